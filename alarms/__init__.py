@@ -1,0 +1,1 @@
+"""Alarm engine, linkage actions, work orders and the audit log (later issues)."""

@@ -1,0 +1,21 @@
+"""The FastAPI app factory: routers for health, model, points and the live stream, plus the web viewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from api.runtime import HallRuntime
+
+WEB_VIEWER = Path(__file__).resolve().parent.parent / "web_viewer"
+
+
+def create_app(runtime: HallRuntime) -> FastAPI:
+    """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task."""
+    app = FastAPI(title="HallTwin", version="0.1.0", lifespan=runtime.lifespan)
+    app.state.runtime = runtime
+    from api import routes_health
+
+    app.include_router(routes_health.router)
+    return app

@@ -1,0 +1,1 @@
+"""The demo hall: its IFC generator and its site.yaml."""

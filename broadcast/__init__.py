@@ -1,0 +1,1 @@
+"""Public-address zones, priority arbiter and RTP streaming to IP speakers (later issues)."""

@@ -1,0 +1,1 @@
+"""History stores (SQLite default, VictoriaMetrics), live state, occupancy, queues, heatmaps and KPIs."""

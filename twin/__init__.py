@@ -1,0 +1,1 @@
+"""The domain core of HallTwin: site model, points and readings, the PointBus, clocks and the BIM index."""

@@ -1,0 +1,121 @@
+"""The PointBus: fan-out of PointUpdates to named subscribers, each with its own bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+
+from twin.points import PointUpdate
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    """One subscriber's bounded queue. When it is full the oldest update is dropped and counted:
+    a slow consumer (a stalled browser) must never hold up the gateway or the other subscribers."""
+
+    def __init__(self, bus: PointBus, name: str, maxsize: int, accept: Callable[[str], bool] | None) -> None:
+        if maxsize < 1:
+            raise ValueError(f"subscription {name!r}: maxsize must be >= 1, got {maxsize}")
+        self.name = name
+        self.maxsize = maxsize
+        self.accept = accept
+        self.dropped = 0
+        self._bus = bus
+        self._queue: deque[PointUpdate] = deque()
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def _offer(self, update: PointUpdate) -> None:
+        if self.accept is not None and not self.accept(update.point_id):
+            return
+        if len(self._queue) >= self.maxsize:
+            self._queue.popleft()
+            if self.dropped == 0:
+                log.warning("subscriber %s is too slow: dropping oldest updates (queue of %d)", self.name, self.maxsize)
+            self.dropped += 1
+        self._queue.append(update)
+        self._ready.set()
+
+    async def get_batch(self, max_items: int = 1000, timeout: float | None = None) -> list[PointUpdate]:
+        """Wait for at least one update (or the timeout, or close) and return up to ``max_items``."""
+        if not self._queue and not self._closed:
+            self._ready.clear()
+            if timeout is None:
+                await self._ready.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._ready.wait(), timeout)
+                except TimeoutError:
+                    return []
+        batch: list[PointUpdate] = []
+        queue = self._queue
+        while queue and len(batch) < max_items:
+            batch.append(queue.popleft())
+        return batch
+
+    def drain(self) -> list[PointUpdate]:
+        """Everything queued now, without waiting."""
+        batch = list(self._queue)
+        self._queue.clear()
+        return batch
+
+    async def __aiter__(self) -> AsyncIterator[PointUpdate]:
+        while not self._closed or self._queue:
+            for update in await self.get_batch():
+                yield update
+            if self._closed and not self._queue:
+                return
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop receiving; a waiting consumer wakes up with what is left."""
+        self._closed = True
+        self._ready.set()
+        self._bus._remove(self)
+
+
+class PointBus:
+    """Typed publish/subscribe of PointUpdates with a last-value cache (a new viewer needs a snapshot)."""
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription] = []
+        self._latest: dict[str, PointUpdate] = {}
+        self.published = 0
+
+    def subscribe(
+        self, name: str, maxsize: int = 10_000, accept: Callable[[str], bool] | None = None
+    ) -> Subscription:
+        subscription = Subscription(self, name, maxsize, accept)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def _remove(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        return tuple(self._subscriptions)
+
+    @property
+    def latest(self) -> Mapping[str, PointUpdate]:
+        return self._latest
+
+    def publish(self, update: PointUpdate) -> None:
+        self._latest[update.point_id] = update
+        self.published += 1
+        for subscription in self._subscriptions:
+            subscription._offer(update)
+
+    def publish_many(self, updates: Iterable[PointUpdate]) -> None:
+        for update in updates:
+            self.publish(update)
