@@ -69,13 +69,15 @@ def load_site(
         raise SiteFileError([_from_pydantic(item, document.data, error) for item in exc.errors()]) from exc
 
     problems = list(check_references(site, error))
-    if guid_index is not None and not problems:
+    if isinstance(guid_index, Mapping) and not problems:
+        problems.extend(check_guids(site, guid_index, error))
+    elif guid_index is not None and not problems:
         ifc_path = (path.parent / site.site.ifc).resolve()
         if not ifc_path.is_file():
             problems.append(error(("site", "ifc"), f"the building model {ifc_path} does not exist"))
         else:
             try:
-                index = guid_index(ifc_path) if callable(guid_index) else guid_index
+                index = guid_index(ifc_path)
             except Exception as exc:  # any failure to read the model is a problem of this site file
                 problems.append(error(("site", "ifc"), f"cannot read the building model {ifc_path}: {exc}"))
             else:

@@ -223,7 +223,7 @@ ADDRESS_FOR_CONNECTION = {"modbus_tcp": "modbus", "bacnet_ip": "bacnet", "mqtt":
 class Point(Strict):
     id: Ident
     name: Names
-    kind: PointKind
+    kind: PointKind = Field(strict=False)  # enums come from YAML as strings
     unit: str = ""
     brick: str = Field(min_length=1, description="Brick Schema class, e.g. Zone_Air_Temperature_Sensor")
     ifc_guid: IfcGuid | None = Field(default=None, description="Element this point colours; default: the device's")
@@ -244,7 +244,7 @@ class Point(Strict):
 class Device(Strict):
     id: Ident
     name: Names
-    kind: DeviceKind
+    kind: DeviceKind = Field(strict=False)
     zone: Ident
     ifc_guid: IfcGuid
     connection: Connection | None = Field(default=None, description="None: a device the gateway does not poll")
@@ -259,7 +259,7 @@ class Device(Strict):
 class Zone(Strict):
     id: Ident
     name: Names
-    zone_type: ZoneType
+    zone_type: ZoneType = Field(strict=False)
     ifc_guid: IfcGuid = Field(description="The IfcSpace of the zone")
 
 
