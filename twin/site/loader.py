@@ -71,7 +71,7 @@ def load_site(
     problems = list(check_references(site, error))
     if isinstance(guid_index, Mapping) and not problems:
         problems.extend(check_guids(site, guid_index, error))
-    elif guid_index is not None and not problems:
+    elif callable(guid_index) and not problems:
         ifc_path = (path.parent / site.site.ifc).resolve()
         if not ifc_path.is_file():
             problems.append(error(("site", "ifc"), f"the building model {ifc_path} does not exist"))
