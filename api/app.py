@@ -15,7 +15,12 @@ def create_app(runtime: HallRuntime) -> FastAPI:
     """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task."""
     app = FastAPI(title="HallTwin", version="0.1.0", lifespan=runtime.lifespan)
     app.state.runtime = runtime
-    from api import routes_health
+    from api import routes_health, routes_model, routes_points, static, ws
 
     app.include_router(routes_health.router)
+    app.include_router(routes_model.router)
+    app.include_router(routes_points.router)
+    app.include_router(ws.router)
+    # The viewer answers every path no route matches (the router's fallback), so routes added later still win.
+    static.mount_viewer(app, WEB_VIEWER)
     return app

@@ -31,6 +31,20 @@ def _schema(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+    from twin.bim import IfcLoadError, convert
+
+    output: Path = args.output or args.ifc.with_suffix(".glb")
+    try:
+        result = convert(args.ifc, output, progress=sys.stderr.isatty())
+    except (IfcLoadError, OSError) as exc:
+        print(f"halltwin convert: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.glb_path}: {result.glb_bytes / 1e6:.2f} MB, {result.elements} elements, {result.seconds:.1f} s")
+    print(f"{result.elements_path}: element metadata")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="halltwin", description="HallTwin: digital twin of a service hall")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -39,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a site file and print every problem with file:line")
     check.add_argument("site", type=Path)
     check.set_defaults(func=_check)
+
+    convert = sub.add_parser("convert", help="convert an IFC model to GLB (+ <name>.elements.json beside it)")
+    convert.add_argument("ifc", type=Path, help="IFC2X3 or IFC4 file")
+    convert.add_argument("-o", "--output", type=Path, help="GLB to write (default: the IFC name with .glb)")
+    convert.set_defaults(func=_convert)
+
+    from api import cli_simulate
+
+    cli_simulate.add_parser(sub)
 
     schema = sub.add_parser("schema", help="print the JSON schema of site.yaml")
     schema.set_defaults(func=_schema)

@@ -9,6 +9,10 @@ from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
+from api.live_fanout import LiveFanout
+from iot_gateway.gateway import Gateway, PointInfo, point_catalog
+from monitoring.history.base import HistoryStore
+from monitoring.history.recorder import HistoryRecorder
 from twin.bus import PointBus
 from twin.clock import Clock, SystemClock
 from twin.site.model import SiteConfig
@@ -26,6 +30,7 @@ class HallRuntime:
         site_path: Path,
         data_dir: Path,
         clock: Clock | None = None,
+        poll_devices: bool = True,
     ) -> None:
         self.site = site
         self.site_path = site_path
@@ -35,6 +40,13 @@ class HallRuntime:
         self.clock: Clock = clock or SystemClock()
         self.bus = PointBus()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Points and live data: poll_devices=False serves the API without talking to any device.
+        self.poll_devices = poll_devices
+        self.point_catalog: dict[str, PointInfo] = point_catalog(site)
+        self.live = LiveFanout(self.bus)
+        self.gateway: Gateway | None = None
+        self.history: HistoryStore | None = None
+        self.recorder: HistoryRecorder | None = None
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Start a named background task owned by this runtime; its crash is logged, never silent."""
@@ -55,8 +67,35 @@ class HallRuntime:
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        await self._start_points()
+
+    async def _start_points(self) -> None:
+        """History first (so the first values are recorded), then the gateway's pollers."""
+        from monitoring.history.sqlite_store import SQLiteHistoryStore
+
+        self.live = LiveFanout(self.bus)  # fresh: a stopped runtime's fan-out refuses new clients
+        self.history = await SQLiteHistoryStore.open(self.data_dir / "history.sqlite", clock=self.clock)
+        self.recorder = HistoryRecorder(self.bus, self.history, self.clock)
+        self.recorder.start()
+        if self.poll_devices:
+            self.gateway = Gateway(self.site, self.bus, self.clock)
+            await self.gateway.start(self.spawn)
+
+    async def _stop_points(self) -> None:
+        """Live clients first, then the pollers, then the recorder writes what it holds and the store closes."""
+        self.live.close()
+        if self.gateway is not None:
+            await self.gateway.stop()
+            self.gateway = None
+        if self.recorder is not None:
+            await self.recorder.stop()
+            self.recorder = None
+        if self.history is not None:
+            await self.history.close()
+            self.history = None
 
     async def stop(self) -> None:
+        await self._stop_points()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -1,0 +1,107 @@
+"""/ws: the live point stream, a snapshot first and then batched updates (optionally ?points=a,b)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from api.live_fanout import Frame, LiveFanout, LiveFeed
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+GOING_AWAY = 1001  # RFC 6455: the server is shutting down
+POLICY_VIOLATION = 1008
+SEND_TIMEOUT_S = 10.0  # a client that accepts nothing for this long is cut off
+
+
+def _encode(frame: Frame) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def fanout_of(websocket: WebSocket) -> LiveFanout:
+    """The runtime's fan-out, created on first use so the app also works with a runtime that predates it."""
+    runtime = websocket.app.state.runtime
+    fanout: LiveFanout | None = getattr(runtime, "live", None)
+    if fanout is None:
+        fanout = LiveFanout(runtime.bus)
+        runtime.live = fanout
+    return fanout
+
+
+def parse_filter(raw: str | None, known: set[str]) -> tuple[set[str] | None, list[str]]:
+    """The requested point ids (None: all) and those that are not points of this site."""
+    if raw is None or not raw.strip():
+        return None, []
+    wanted = {part.strip() for part in raw.split(",") if part.strip()}
+    return wanted, sorted(wanted - known)
+
+
+@router.websocket("/ws")
+async def live_stream(websocket: WebSocket, points: str | None = None) -> None:
+    runtime = websocket.app.state.runtime
+    catalog = getattr(runtime, "point_catalog", None)
+    known = set(catalog) if catalog is not None else set(runtime.bus.latest)
+    wanted, unknown = parse_filter(points, known)
+    await websocket.accept()
+    if unknown:
+        message = f"unknown point id(s) in ?points=: {', '.join(unknown[:20])}"
+        await websocket.send_text(_encode({"type": "error", "message": message}))
+        await websocket.close(POLICY_VIOLATION, "unknown point ids")
+        return
+    fanout = fanout_of(websocket)
+    if fanout.closing:
+        await websocket.close(GOING_AWAY, "server shutting down")
+        return
+    feed = fanout.open(wanted)
+    sender = asyncio.create_task(_send(websocket, feed), name=f"{feed.subscription.name}:send")
+    receiver = asyncio.create_task(_receive(websocket), name=f"{feed.subscription.name}:receive")
+    try:
+        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        fanout.release(feed)
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+    if sender.done() and not sender.cancelled() and sender.exception() is None and sender.result() == "closed":
+        # The feed was closed by shutdown: say so, instead of just dropping the TCP connection.
+        if websocket.application_state is WebSocketState.CONNECTED:
+            try:
+                await websocket.close(GOING_AWAY, "server shutting down")
+            except (RuntimeError, OSError):
+                pass
+
+
+async def _send(websocket: WebSocket, feed: LiveFeed) -> str:
+    """Send the snapshot, then frames until the feed closes ("closed") or the client goes ("gone")."""
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await websocket.send_text(_encode(feed.snapshot()))
+        while True:
+            frames = await feed.next_frames()
+            if not frames:
+                return "closed"
+            for frame in frames:
+                async with asyncio.timeout(SEND_TIMEOUT_S):
+                    await websocket.send_text(_encode(frame))
+    except TimeoutError:
+        log.warning("websocket client %s accepted nothing for %.0f s: closing", feed.subscription.name, SEND_TIMEOUT_S)
+        return "gone"
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return "gone"
+
+
+async def _receive(websocket: WebSocket) -> Any:
+    """Read (and ignore) client messages until it disconnects: that is how a vanished client is noticed."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return None
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return None

@@ -1,0 +1,296 @@
+"""BACnet/IP driver: directed Who-Is, ReadPropertyMultiple polling, COV push, WriteProperty with priority.
+
+Devices are reached at the static address of their connection (global Who-Is cannot find several devices
+sharing one loopback host, and a known address makes reconnects immediate). All drivers of a gateway share one
+bacpypes3 application (bacnet_app.BacnetApplicationHolder). Value conversions are documented in bacnet_values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bacpypes3.apdu import AbortPDU, ErrorRejectAbortNack, RejectPDU
+from bacpypes3.basetypes import AbortReason
+from bacpypes3.pdu import Address
+from bacpypes3.primitivedata import ObjectIdentifier, PropertyIdentifier
+
+from iot_gateway.driver import DeviceUnavailable, ReadingSink, WriteRejected
+from iot_gateway.drivers.bacnet_app import GATEWAY_APPLICATION, BacnetApplicationHolder, GatewayApplication
+from iot_gateway.drivers.bacnet_cov import CovSubscriptions, describe, object_text
+from iot_gateway.drivers.bacnet_reads import ReadPlan
+from iot_gateway.drivers.bacnet_values import (
+    ValueConversionError,
+    decode_any,
+    object_identifier,
+    to_bacnet_value,
+    to_point_value,
+)
+from twin.points import Quality, Reading, Value
+from twin.site.model import BACNET_COMMANDABLE, BacnetAddress, BacnetConnection, Device, Point
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class DeviceMismatch(DeviceUnavailable):
+    """Another device (another instance number) answers at the configured address: its values are not ours."""
+
+
+@dataclass
+class BacnetStats:
+    """Counters for monitoring and tests (what the driver did since it was built)."""
+
+    connects: int = 0
+    rpm_requests: int = 0
+    rp_requests: int = 0
+    cov_notifications: int = 0
+    writes: int = 0
+    point_faults: int = 0  # transitions of a point into BAD
+
+
+class BacnetIpDriver:
+    """Driver for one BACnet device (iot_gateway.driver.PushDriver)."""
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        application: BacnetApplicationHolder | None = None,
+        confirmed_notifications: bool = True,
+    ) -> None:
+        if not isinstance(device.connection, BacnetConnection):
+            raise ValueError(f"device {device.id}: the BACnet/IP driver needs a bacnet_ip connection")
+        self.device = device
+        self.connection: BacnetConnection = device.connection
+        self.address = Address(self.connection.address)
+        self.holder = application or GATEWAY_APPLICATION
+        self.stats = BacnetStats()
+        self.plan = ReadPlan(device)
+        cov_objects = self.plan.cov_objects() if self.connection.cov else []
+        self.cov = CovSubscriptions(
+            device.id,
+            self.address,
+            cov_objects,
+            lifetime_s=self.connection.cov_lifetime_s,
+            timeout_s=self.connection.timeout_s,
+            confirmed=confirmed_notifications,
+            handler=self._on_cov,
+        )
+        self._app: GatewayApplication | None = None
+        self._sink: ReadingSink | None = None
+        self._reachable = False
+        self._bad: dict[str, str] = {}  # point id -> why it is BAD (for logging changes only)
+
+    # --- Driver interface --------------------------------------------------------------------------------
+
+    def set_sink(self, sink: ReadingSink) -> None:
+        self._sink = sink
+
+    async def connect(self) -> None:
+        """Confirm the device instance with a directed Who-Is, then subscribe COV where the device agrees."""
+        if self._app is not None:
+            await self.close()
+        self._app = await self.holder.acquire(self.connection.timeout_s)
+        app = self._app
+        timeout = self.connection.timeout_s
+        who_is = app.who_is(address=self.address, timeout=timeout)
+        try:
+            i_ams = await asyncio.wait_for(who_is, timeout + 0.5)
+        except TimeoutError:
+            i_ams = []
+        if not i_ams:
+            raise DeviceUnavailable(
+                f"device {self.device.id}: no I-Am from {self.address} within {timeout:g} s"
+            )
+        found = int(i_ams[0].iAmDeviceIdentifier[1])
+        if found != self.connection.device_instance:
+            raise DeviceMismatch(
+                f"device {self.device.id}: {self.address} answers as BACnet device {found}, "
+                f"site.yaml expects {self.connection.device_instance}"
+            )
+        self.plan.max_apdu = int(i_ams[0].maxAPDULengthAccepted)
+        self._reachable = True
+        self.stats.connects += 1
+        if self.cov.objects:
+            await self.cov.start(app, on_unreachable=self._unreachable)
+
+    async def close(self) -> None:
+        if self._app is None:
+            return
+        try:
+            await self.cov.stop(cancel_on_device=self._reachable)
+        finally:
+            self._app = None
+            self._reachable = False
+            await self.holder.release()
+
+    async def read(self) -> list[Reading]:
+        """Every point: RPM in chunks (ReadProperty if the device refuses RPM); errors -> BAD."""
+        app = self._connected_app()
+        results: dict[tuple[str, str], Any] = {}
+        pending = list(self.plan.chunks())
+        while pending and self.plan.use_rpm:
+            chunk = pending.pop(0)
+            try:
+                self.stats.rpm_requests += 1
+                answer = await self._ask(
+                    "ReadPropertyMultiple", app.read_property_multiple(self.address, chunk.spec)
+                )
+            except (RejectPDU, AbortPDU) as refusal:
+                self.plan.use_rpm = False
+                log.warning("device %s: ReadPropertyMultiple refused (%s): reading object by object",
+                            self.device.id, describe(refusal))  # fmt: skip
+                pending.insert(0, chunk)
+            except ErrorRejectAbortNack as error:
+                # One error for the whole request (every object unknown, say): per-object reads tell which.
+                log.debug(
+                    "device %s: RPM error %s, reading chunk object by object", self.device.id, describe(error)
+                )
+                results.update(await self._read_singly(app, chunk.keys))
+            else:
+                for object_id, prop, _index, value in answer:
+                    results[(object_text(object_id), str(prop))] = value
+        for chunk in pending:
+            results.update(await self._read_singly(app, chunk.keys))
+        now = time.time()
+        return [self._reading(point, results.get(key), now) for key, point in self.plan.points()]
+
+    async def write(self, point: Point, value: Value) -> None:
+        """WriteProperty; commandable present-values at the point's priority, None relinquishes it."""
+        app = self._connected_app()
+        address = point.address
+        if not isinstance(address, BacnetAddress) or point.id not in self.plan.by_id:
+            raise WriteRejected(f"device {self.device.id} has no BACnet point {point.id}")
+        if not point.writable:
+            raise WriteRejected(f"point {point.id} is not writable")
+        commandable = address.object_type in BACNET_COMMANDABLE and address.property == "present-value"
+        if value is None and not commandable:
+            raise WriteRejected(
+                f"point {point.id}: only commandable objects can be relinquished (write None)"
+            )
+        if address.object_type.startswith("life-safety") and address.property == "present-value":
+            raise WriteRejected(f"point {point.id}: a life-safety present-value is read-only in BACnet")
+        try:
+            encoded = to_bacnet_value(point, address, value)
+        except ValueConversionError as exc:
+            raise WriteRejected(str(exc)) from exc
+        priority = address.priority if commandable else None
+        request = app.write_property(
+            self.address,
+            object_identifier(address),
+            PropertyIdentifier(address.property),
+            encoded,
+            None,
+            priority,
+        )
+        self.stats.writes += 1
+        try:
+            await self._ask(f"WriteProperty {point.id}", request)
+        except ErrorRejectAbortNack as error:
+            raise WriteRejected(
+                f"device {self.device.id} refused the write of {point.id}: {describe(error)}"
+            ) from None
+
+    # --- state for tests and monitoring ------------------------------------------------------------------
+
+    @property
+    def cov_renewal_due(self) -> float | None:
+        """Event-loop time of the next COV renewal (None: no subscriptions running)."""
+        return self.cov.renewal_due
+
+    @property
+    def cov_objects(self) -> set[str]:
+        """Objects whose COV subscription the device accepted."""
+        return {object_text(object_id) for object_id in self.cov.active}
+
+    # --- internals ---------------------------------------------------------------------------------------
+
+    def _connected_app(self) -> GatewayApplication:
+        if self._app is None:
+            raise DeviceUnavailable(f"device {self.device.id}: not connected")
+        return self._app
+
+    def _unreachable(self) -> None:
+        self._reachable = False
+
+    async def _ask(self, what: str, request: Awaitable[T]) -> T:
+        """Await one confirmed request within timeout_s: silence -> DeviceUnavailable, answers pass."""
+        timeout = self.connection.timeout_s
+        try:
+            answer = await asyncio.wait_for(request, timeout)
+        except TimeoutError:
+            self._reachable = False
+            raise DeviceUnavailable(
+                f"device {self.device.id} ({self.address}) did not answer {what} within {timeout:g} s"
+            ) from None
+        except AbortPDU as abort:
+            if abort.apduAbortRejectReason == AbortReason.noResponse:
+                self._reachable = False
+                raise DeviceUnavailable(
+                    f"device {self.device.id} ({self.address}) did not answer {what}"
+                ) from None
+            raise
+        if isinstance(
+            answer, ErrorRejectAbortNack
+        ):  # some bacpypes3 paths return the error instead of raising
+            raise answer
+        return answer
+
+    async def _read_singly(
+        self, app: GatewayApplication, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        results: dict[tuple[str, str], Any] = {}
+        for object_name, prop in keys:
+            object_type, instance = object_name.split(":")
+            object_id = ObjectIdentifier((object_type, int(instance)))
+            self.stats.rp_requests += 1
+            try:
+                results[(object_name, prop)] = await self._ask(
+                    f"ReadProperty {object_name} {prop}", app.read_property(self.address, object_id, prop)
+                )
+            except ErrorRejectAbortNack as error:
+                results[(object_name, prop)] = error
+        return results
+
+    def _reading(self, point: Point, raw: Any, ts: float) -> Reading:
+        if isinstance(raw, ErrorRejectAbortNack) or hasattr(raw, "errorClass"):
+            return self._bad_reading(point, describe(raw), ts)
+        try:
+            value = to_point_value(point, raw)
+        except ValueConversionError as exc:
+            return self._bad_reading(point, str(exc), ts)
+        if self._bad.pop(point.id, None) is not None:
+            log.info("device %s: point %s is GOOD again", self.device.id, point.id)
+        return Reading(point.id, value, Quality.GOOD, ts)
+
+    def _bad_reading(self, point: Point, why: str, ts: float) -> Reading:
+        if self._bad.get(point.id) != why:
+            if point.id not in self._bad:
+                self.stats.point_faults += 1
+            self._bad[point.id] = why
+            log.warning("device %s: point %s is BAD: %s", self.device.id, point.id, why)
+        return Reading.bad(point.id, ts)
+
+    def _on_cov(self, object_id: ObjectIdentifier, values: list[Any]) -> None:
+        """A COV notification: readings for the points on the reported properties, straight to the sink."""
+        self.stats.cov_notifications += 1
+        now = time.time()
+        readings: list[Reading] = []
+        for property_value in values:
+            prop = property_value.propertyIdentifier
+            points = self.plan.by_key.get((object_text(object_id), str(prop)), [])
+            if not points:
+                continue  # status-flags and the like: no point reads them
+            try:
+                raw = decode_any(object_id[0], prop, property_value.value)
+            except (ValueConversionError, ValueError) as exc:
+                readings.extend(self._bad_reading(point, str(exc), now) for point in points)
+                continue
+            readings.extend(self._reading(point, raw, now) for point in points)
+        if readings and self._sink is not None:
+            self._sink(readings)

@@ -1,0 +1,273 @@
+"""Modbus TCP driver: block reads of a device's points, typed decoding, writes, errors mapped to qualities.
+
+One ``ModbusTcpDriver`` per device. The read plan (blocks, decoders, bound client methods) is computed at
+construction and at connect(), so a poll is: one awaited request per block, decode, build Readings.
+
+Failure mapping (the Poller owns schedule, backoff and reconnects):
+- connection refused/lost, no answer within ``connection.timeout_s`` -> the client is closed and
+  read()/write() raise DeviceUnavailable; the Poller calls connect() again later.
+- a Modbus exception response to a block read -> that block's points are BAD (the code counted and logged),
+  the other blocks are still read.
+- a NaN/inf float or a short response -> that point is BAD.
+- a write to a non-writable point, a value that does not fit, or an exception response -> WriteRejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import ModbusException
+
+from iot_gateway.driver import DeviceUnavailable, WriteRejected
+from iot_gateway.drivers.modbus_blocks import Block, plan_blocks
+from iot_gateway.drivers.modbus_codec import EncodeError, PointCodec
+from twin.clock import Clock, SystemClock
+from twin.points import Quality, Reading, Value
+from twin.site.model import Device, ModbusAddress, ModbusConnection, Point
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the link is gone or the device is mute"; everything else is a bug and propagates.
+_LINK_ERRORS = (ModbusException, OSError, TimeoutError)
+_GOOD = Quality.GOOD
+_BAD = Quality.BAD
+ReadCall = Callable[..., Awaitable[Any]]
+
+
+class ModbusWriteRejected(WriteRejected):
+    """The device answered a write with a Modbus exception response."""
+
+    def __init__(self, message: str, exception_code: int) -> None:
+        super().__init__(message)
+        self.exception_code = exception_code
+
+
+def exception_name(code: int) -> str:
+    try:
+        return ExcCodes(code).name
+    except ValueError:
+        return "UNKNOWN"
+
+
+class ModbusTcpDriver:
+    """Driver for one Modbus TCP device (``iot_gateway.driver.Driver``)."""
+
+    def __init__(self, device: Device, *, clock: Clock | None = None) -> None:
+        if not isinstance(device.connection, ModbusConnection):
+            raise ValueError(f"device {device.id}: connection is not modbus_tcp")
+        self.device = device
+        self.connection: ModbusConnection = device.connection
+        self._clock: Clock = clock or SystemClock()
+        self._where = f"modbus device {device.id} ({self.connection.host}:{self.connection.port} "
+        self._where += f"unit {self.connection.device_id})"
+        connection = self.connection
+        self.blocks: list[Block] = plan_blocks(device.points, connection.max_block, connection.max_gap)
+        self._codecs: dict[str, PointCodec] = {p.point_id: p.codec for b in self.blocks for p in b.points}
+        self._client: AsyncModbusTcpClient | None = None
+        self._reads: list[tuple[Block, ReadCall]] = []
+        self._timeout = self.connection.timeout_s
+        self._unit = self.connection.device_id
+        # Counters by kind, for health pages and tests: reads, requests, exception_responses, bad_values...
+        self.stats: Counter[str] = Counter()
+        self._link_state = "new"  # new | up | down: logged on change only
+        self._in_flight = False  # a request is waiting for its answer
+        self._block_states: list[str] = ["ok"] * len(self.blocks)
+
+    # --- connection ----------------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected
+
+    async def connect(self) -> None:
+        await self.close()
+        # The client's own timeout is a backstop: asyncio.timeout(timeout_s) around every request fires
+        # first, so every failure surfaces the same way; retries=0, reconnect_delay=0: the Poller retries.
+        client = AsyncModbusTcpClient(
+            self.connection.host,
+            port=self.connection.port,
+            timeout=self._timeout * 2,
+            retries=0,
+            reconnect_delay=0,
+            name=f"modbus-{self.device.id}",
+            trace_connect=self._on_link_change,
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                ok = await client.connect()
+        except TimeoutError:
+            ok = False
+        if not ok:
+            client.close()
+            self.stats["connect_failures"] += 1
+            self._set_link_state("down", "cannot connect")
+            raise DeviceUnavailable(f"{self._where}: cannot connect")
+        self._client = client
+        read_calls: dict[str, ReadCall] = {
+            "holding": client.read_holding_registers,
+            "input": client.read_input_registers,
+            "coil": client.read_coils,
+            "discrete": client.read_discrete_inputs,
+        }
+        self._reads = [(block, read_calls[block.table]) for block in self.blocks]
+        self._set_link_state("up", "connected")
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        self._reads = []
+        if client is not None:
+            client.close()
+
+    def _on_link_change(self, up: bool) -> None:
+        """pymodbus calls this when the TCP connection opens or drops. A request waiting for its answer on a
+        dropped connection would otherwise wait out the whole timeout: fail it now. (pymodbus 3.16 keeps the
+        pending answer in ``ctx.response_future``; without it we still fail, only later.)"""
+        if up or not self._in_flight or self._client is None:
+            return
+        pending = getattr(getattr(self._client, "ctx", None), "response_future", None)
+        if isinstance(pending, asyncio.Future) and not pending.done():
+            pending.set_exception(ConnectionResetError("connection closed by the device"))
+
+    def _lost(self, exc: BaseException) -> DeviceUnavailable:
+        """Drop the connection after a failed request and describe why; the caller raises the result."""
+        kind = "timeouts" if isinstance(exc, TimeoutError) else "connection_errors"
+        self.stats[kind] += 1
+        if kind == "timeouts":
+            reason = f"no answer within {self._timeout:.3g} s"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+            self._reads = []
+        self._set_link_state("down", reason)
+        return DeviceUnavailable(f"{self._where}: {reason}")
+
+    def _set_link_state(self, state: str, reason: str) -> None:
+        if state == self._link_state:
+            return
+        previous, self._link_state = self._link_state, state
+        if state == "down":
+            log.warning("%s unavailable: %s", self._where, reason)
+        elif previous == "down":
+            log.info("%s recovered", self._where)
+        else:
+            log.info("%s %s", self._where, reason)
+
+    def _set_block_state(self, index: int, state: str) -> None:
+        if self._block_states[index] == state:
+            return
+        self._block_states[index] = state
+        block = self.blocks[index]
+        if state == "ok":
+            log.info("%s: %s answers again", self._where, block.describe())
+        else:
+            log.warning("%s: %s answered %s", self._where, block.describe(), state)
+
+    # --- reads ---------------------------------------------------------------------------------------------
+
+    async def read(self) -> list[Reading]:
+        """A Reading for every point: GOOD, or BAD where the device answered an exception or a bad value."""
+        client = self._client
+        if client is None:
+            raise DeviceUnavailable(f"{self._where}: not connected")
+        if not client.connected:
+            raise self._lost(ConnectionError("connection closed by the device"))
+        readings: list[Reading] = []
+        stats = self.stats
+        unit = self._unit
+        for index, (block, read_call) in enumerate(self._reads):
+            self._in_flight = True
+            try:
+                async with asyncio.timeout(self._timeout):
+                    response = await read_call(block.start, count=block.count, device_id=unit)
+            except _LINK_ERRORS as exc:
+                raise self._lost(exc) from None
+            finally:
+                self._in_flight = False
+            stats["requests"] += 1
+            ts = self._clock.time()
+            if response.isError():
+                stats["exception_responses"] += 1
+                self._set_block_state(
+                    index, f"exception {response.exception_code} ({exception_name(response.exception_code)})"
+                )
+                readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
+                continue
+            values = response.bits if block.is_bits else response.registers
+            if len(values) < block.count:
+                stats["short_responses"] += 1
+                self._set_block_state(index, f"a short response ({len(values)} of {block.count})")
+                readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
+                continue
+            if self._block_states[index] != "ok":
+                self._set_block_state(index, "ok")
+            if block.is_bits:
+                for planned in block.points:
+                    readings.append(Reading(planned.point_id, bool(values[planned.index]), _GOOD, ts))
+                continue
+            for planned in block.points:
+                codec = planned.codec
+                value = codec.decode(values, planned.index)
+                if codec.is_float and not math.isfinite(value):  # type: ignore[arg-type]
+                    stats["bad_values"] += 1
+                    readings.append(Reading(planned.point_id, None, _BAD, ts))
+                else:
+                    readings.append(Reading(planned.point_id, value, _GOOD, ts))
+        stats["reads"] += 1
+        return readings
+
+    # --- writes --------------------------------------------------------------------------------------------
+
+    async def write(self, point: Point, value: Value) -> None:
+        """Write one point's value; raises WriteRejected (with the exception code for device refusals)."""
+        codec = self._codecs.get(point.id)
+        if codec is None or not isinstance(point.address, ModbusAddress):
+            raise WriteRejected(f"{self._where}: point {point.id} is not one of this device's Modbus points")
+        address = codec.address
+        if not point.writable:
+            raise WriteRejected(f"point {point.id} is not writable")
+        if address.table in ("input", "discrete"):
+            raise WriteRejected(f"point {point.id}: {address.table} {address.offset} is read-only in Modbus")
+        client = self._client
+        if client is None or not client.connected:
+            raise DeviceUnavailable(f"{self._where}: not connected")
+        try:
+            registers = None if codec.is_bit_table or codec.bit is not None else codec.encode(value)
+            coil = codec.encode_bit(value) if codec.is_bit_table else False
+            self._in_flight = True
+            async with asyncio.timeout(self._timeout):
+                if codec.is_bit_table:
+                    response = await client.write_coil(address.offset, coil, device_id=self._unit)
+                else:
+                    if registers is None:  # a bit field: read-modify-write of the register(s) holding it
+                        current = await client.read_holding_registers(
+                            address.offset, count=codec.width, device_id=self._unit
+                        )
+                        self._check_write_answer(point, current)
+                        registers = codec.encode(value, current.registers)
+                    response = await client.write_registers(address.offset, registers, device_id=self._unit)
+        except EncodeError as exc:
+            self.stats["writes_rejected"] += 1
+            raise WriteRejected(f"point {point.id}: {exc}") from None
+        except _LINK_ERRORS as exc:
+            raise self._lost(exc) from None
+        finally:
+            self._in_flight = False
+        self._check_write_answer(point, response)
+        self.stats["writes"] += 1
+
+    def _check_write_answer(self, point: Point, response: Any) -> None:
+        if response.isError():
+            self.stats["writes_rejected"] += 1
+            code = int(response.exception_code)
+            raise ModbusWriteRejected(
+                f"point {point.id}: device answered exception code {code} ({exception_name(code)})", code
+            )

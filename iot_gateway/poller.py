@@ -1,0 +1,296 @@
+"""The Poller: one per device connection; drift-free schedule, timeouts, reconnect backoff, quality and comm loss."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from iot_gateway.driver import DeviceUnavailable, Driver
+from twin.bus import PointBus
+from twin.clock import Clock
+from twin.points import PointUpdate, Quality, Reading, Value
+from twin.site.model import MqttConnection, Point
+
+log = logging.getLogger(__name__)
+
+# Push-only connections (MQTT) have no poll period: the Poller still ticks this often to check liveness and age.
+PUSH_TICK_S = 1.0
+DEFAULT_TIMEOUT_S = 5.0
+# Exceptions a driver must never swallow or turn into a quality: they end the task.
+_FATAL = (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+class DeviceState(StrEnum):
+    STARTING = "starting"  # no attempt has finished yet
+    ONLINE = "online"
+    UNAVAILABLE = "unavailable"  # cannot be reached: points UNAVAILABLE, comm_lost True
+    FAULTY = "faulty"  # reachable, but the driver failed unexpectedly: points BAD
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before reconnect attempt ``n`` (1-based): ``fast_attempts`` quick retries so a rebooting device is
+    back within about one period, then doubling up to ``maximum`` so a dead device is not hammered."""
+
+    first: float = 0.5
+    maximum: float = 30.0
+    fast_attempts: int = 5
+
+    def delay(self, attempt: int) -> float:
+        if attempt <= self.fast_attempts:
+            return self.first
+        return min(self.maximum, self.first * 2.0 ** (attempt - self.fast_attempts))
+
+
+def _same(a: Value, b: Value) -> bool:
+    """Value equality for the change filter: NaN equals NaN, True is not 1."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if isinstance(exc, DeviceUnavailable) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
+
+
+class Poller:
+    """Reads one device on a fixed schedule and publishes PointUpdates on change of value or quality.
+
+    The schedule is ``anchor + k * period`` on the injected clock, so polls never drift; a poll that overruns skips
+    the slots it missed instead of bursting to catch up. Every driver failure becomes a quality, never a crash.
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        bus: PointBus,
+        clock: Clock,
+        *,
+        period: float | None = None,
+        timeout: float | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        device = driver.device
+        connection = device.connection
+        if connection is None:
+            raise ValueError(f"device {device.id} has no connection: nothing to poll")
+        self.driver = driver
+        self.device = device
+        self.bus = bus
+        self.clock = clock
+        self.period: float = period or getattr(connection, "poll_interval_s", None) or PUSH_TICK_S
+        self.timeout: float = timeout or getattr(connection, "timeout_s", None) or DEFAULT_TIMEOUT_S
+        # Drivers time out each request at ``timeout``; this guard around a whole call is the backstop for a
+        # driver that hangs anyway (a read may be several requests, so it gets twice the request timeout).
+        self.guard: float = 2.0 * self.timeout
+        self.backoff = backoff or Backoff(first=min(0.5, self.period))
+        self.points: dict[str, Point] = {point.id: point for point in device.points}
+        default_stale = connection.stale_after_s if isinstance(connection, MqttConnection) else None
+        self._stale_after = {p.id: p.stale_after_s or default_stale for p in device.points}
+        self.state = DeviceState.STARTING
+        self.polls = 0
+        self._connected = False
+        self._down_since: float | None = None
+        self._published: dict[str, PointUpdate] = {}
+        self._refreshed: dict[str, tuple[float, float]] = {}  # point -> (source_ts, monotonic when it arrived)
+        self._unknown_logged: set[str] = set()
+        self._lock = asyncio.Lock()  # one request at a time on the connection: polls and writes take turns
+        set_sink = getattr(driver, "set_sink", None)
+        if callable(set_sink):
+            set_sink(self.accept)
+
+    @property
+    def comm_point_id(self) -> str:
+        return self.device.comm_point_id
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    # --- the task ----------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll until cancelled; always closes the driver on the way out."""
+        try:
+            await self._loop()
+        finally:
+            await self._close_driver()
+
+    async def _loop(self) -> None:
+        attempt = 0
+        anchor = self.clock.monotonic()
+        while True:
+            if not self._connected:
+                # Retry delays count from the start of the failed attempt, so an attempt that waited out its
+                # timeout does not push recovery later: a device back up is found within one delay.
+                attempt_started = self.clock.monotonic()
+                if await self._connect():
+                    attempt = 0
+                    anchor = self.clock.monotonic()
+                else:
+                    attempt += 1
+                    await self._sleep_until(attempt_started + self.backoff.delay(attempt))
+                    continue
+            poll_started = self.clock.monotonic()
+            await self.poll_once()
+            if not self._connected:  # the poll lost the device: first retry after the quick delay
+                attempt = 1
+                await self._sleep_until(poll_started + self.backoff.delay(attempt))
+                continue
+            now = self.clock.monotonic()
+            slot = math.floor((now - anchor) / self.period) + 1  # the next slot not yet started: skip missed ones
+            await self.clock.sleep(anchor + slot * self.period - now)
+
+    async def _sleep_until(self, deadline: float) -> None:
+        await self.clock.sleep(max(0.0, deadline - self.clock.monotonic()))
+
+    async def _connect(self) -> bool:
+        try:
+            async with asyncio.timeout(self.guard):
+                await self.driver.connect()
+        except _FATAL:
+            raise
+        except TimeoutError:
+            await self._close_driver()
+            self._mark_unavailable(f"no answer to connect within {self.guard:g} s")
+            return False
+        except BaseException as exc:  # some library errors derive from BaseException only
+            await self._close_driver()
+            self._mark_unavailable(_reason(exc), exc)
+            return False
+        self._connected = True
+        return True
+
+    async def _close_driver(self) -> None:
+        self._connected = False
+        try:
+            async with asyncio.timeout(self.guard):
+                await self.driver.close()
+        except _FATAL:
+            raise
+        except BaseException as exc:
+            log.debug("device %s: close failed: %s", self.device.id, _reason(exc))
+
+    async def poll_once(self) -> None:
+        """One read of the whole device, its results published; failures become qualities."""
+        async with self._lock:
+            if not self._connected:
+                return
+            self.polls += 1
+            try:
+                async with asyncio.timeout(self.guard):
+                    readings = await self.driver.read()
+            except _FATAL:
+                raise
+            except TimeoutError:
+                await self._close_driver()
+                self._mark_unavailable(f"no answer within {self.guard:g} s")
+            except DeviceUnavailable as exc:
+                await self._close_driver()
+                self._mark_unavailable(_reason(exc))
+            except BaseException as exc:
+                self._mark_faulty(exc)
+            else:
+                self._mark_online()
+                self.accept(readings)
+        self.check_stale()
+
+    async def write(self, point: Point, value: Value) -> None:
+        """Write through the driver between polls, then read back so the bus shows what the device now reports."""
+        async with self._lock:
+            if not self._connected:
+                raise DeviceUnavailable(f"device {self.device.id} is unavailable")
+            try:
+                async with asyncio.timeout(self.guard):
+                    await self.driver.write(point, value)
+            except TimeoutError as exc:
+                raise DeviceUnavailable(
+                    f"device {self.device.id} did not answer the write of {point.id} within {self.guard:g} s"
+                ) from exc
+        await self.poll_once()
+
+    # --- publishing --------------------------------------------------------------------------------------
+
+    def accept(self, readings: Sequence[Reading]) -> None:
+        """Publish readings that change a value or quality (also the sink of push drivers)."""
+        now_mono = self.clock.monotonic()
+        ts = self.clock.time()
+        for reading in readings:
+            point_id = reading.point_id
+            if point_id not in self.points:
+                if point_id not in self._unknown_logged:
+                    self._unknown_logged.add(point_id)
+                    log.warning("device %s: driver reported unknown point %s (ignored)", self.device.id, point_id)
+                continue
+            if reading.quality is Quality.GOOD:
+                previous = self._refreshed.get(point_id)
+                # A cached reading re-delivered with the same source time is not fresh data.
+                if previous is None or previous[0] != reading.source_ts:
+                    self._refreshed[point_id] = (reading.source_ts, now_mono)
+                elif self._is_stale(point_id, now_mono):
+                    continue
+            self._publish(PointUpdate.from_reading(reading, ts))
+
+    def check_stale(self) -> None:
+        """Turn GOOD values that were not refreshed within the point's stale_after_s into STALE."""
+        now_mono = self.clock.monotonic()
+        ts = self.clock.time()
+        for point_id, last in list(self._published.items()):
+            if last.quality is Quality.GOOD and self._is_stale(point_id, now_mono):
+                self._publish(PointUpdate(point_id, last.value, Quality.STALE, last.source_ts, ts))
+
+    def _is_stale(self, point_id: str, now_mono: float) -> bool:
+        limit = self._stale_after.get(point_id)
+        refreshed = self._refreshed.get(point_id)
+        return limit is not None and refreshed is not None and now_mono - refreshed[1] > limit
+
+    def _publish(self, update: PointUpdate) -> None:
+        last = self._published.get(update.point_id)
+        if last is not None and last.quality is update.quality and _same(last.value, update.value):
+            return
+        self._published[update.point_id] = update
+        self.bus.publish(update)
+
+    def _publish_comm(self, lost: bool) -> None:
+        now = self.clock.time()
+        self._publish(PointUpdate(self.comm_point_id, lost, Quality.GOOD, now, now))
+
+    def _mark_all(self, quality: Quality) -> None:
+        now = self.clock.time()
+        for point_id in self.points:
+            self._publish(PointUpdate(point_id, None, quality, now, now))
+
+    # --- state changes (logged once each) ----------------------------------------------------------------
+
+    def _mark_online(self) -> None:
+        if self.state is not DeviceState.ONLINE:
+            if self.state is DeviceState.UNAVAILABLE and self._down_since is not None:
+                down = self.clock.monotonic() - self._down_since
+                log.info("device %s recovered after %.1f s", self.device.id, down)
+            elif self.state is DeviceState.FAULTY:
+                log.info("device %s recovered from driver error", self.device.id)
+            self.state = DeviceState.ONLINE
+            self._down_since = None
+        self._publish_comm(False)
+
+    def _mark_unavailable(self, reason: str, exc: BaseException | None = None) -> None:
+        if self.state is not DeviceState.UNAVAILABLE:
+            unexpected = exc is not None and not isinstance(exc, DeviceUnavailable | OSError)
+            log.warning("device %s unavailable: %s", self.device.id, reason, exc_info=exc if unexpected else None)
+            self.state = DeviceState.UNAVAILABLE
+            self._down_since = self.clock.monotonic()
+        self._mark_all(Quality.UNAVAILABLE)
+        self._publish_comm(True)
+
+    def _mark_faulty(self, exc: BaseException) -> None:
+        if self.state is not DeviceState.FAULTY:
+            log.error("device %s: driver error, points BAD: %s", self.device.id, _reason(exc), exc_info=exc)
+            self.state = DeviceState.FAULTY
+        self._mark_all(Quality.BAD)

@@ -1,0 +1,237 @@
+"""A simulated BACnet/IP device: a real bacpypes3 device application serving one object per site.yaml object.
+
+It answers Who-Is, ReadProperty(Multiple), WriteProperty (commandable objects keep a priority array) and
+SubscribeCOV (confirmed or unconfirmed). ``set_value`` is the device's own value: for commandable objects it
+is the relinquish-default, so a client's command at any priority still wins, as on a real controller. Commands
+and values survive stop()/start(), like a controller with non-volatile memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from bacpypes3.app import Application
+from bacpypes3.local.device import DeviceObject
+from bacpypes3.primitivedata import Enumerated, ObjectIdentifier, PropertyIdentifier
+
+from iot_gateway.drivers.bacnet_app import bind_udp, shutdown_application, wait_bound
+from iot_gateway.drivers.bacnet_values import property_datatype, to_bacnet_value, to_point_value
+from iot_gateway.simulators.bacnet_objects import OBJECT_CLASSES, initial_properties
+from twin.points import Value
+from twin.site.model import BACNET_COMMANDABLE, BacnetAddress, BacnetConnection, Device, Point, PointKind
+
+log = logging.getLogger(__name__)
+
+_INITIAL: dict[PointKind, Value] = {PointKind.ANALOG: 0.0, PointKind.BINARY: False, PointKind.MULTISTATE: 1,
+                                    PointKind.TEXT: ""}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _SimPoint:
+    point: Point
+    address: BacnetAddress
+
+    @property
+    def attr(self) -> str:
+        """The bacpypes3 attribute name of the property (present-value -> presentValue)."""
+        return str(PropertyIdentifier(self.address.property).attr)
+
+    @property
+    def commanded(self) -> bool:
+        return self.address.property == "present-value" and self.address.object_type in BACNET_COMMANDABLE
+
+
+@dataclass(frozen=True, slots=True)
+class CovSubscription:
+    """A subscription the simulated device holds (for tests: who subscribed, and when it expires)."""
+
+    object: str
+    client: str
+    confirmed: bool
+    expires_in_s: float
+
+
+class _DeviceWithoutRpm(Application):
+    """A device that predates ReadPropertyMultiple: bacpypes3 rejects services without a do_ handler."""
+
+    do_ReadPropertyMultipleRequest = None
+
+
+class BacnetDeviceSimulator:
+    """Serves ``device`` (a site.yaml Device with a bacnet_ip connection) on its connection address."""
+
+    def __init__(self, device: Device, *, vendor_identifier: int = 999, supports_rpm: bool = True) -> None:
+        if not isinstance(device.connection, BacnetConnection):
+            raise ValueError(f"device {device.id}: a BACnet simulator needs a bacnet_ip connection")
+        self.device = device
+        self.connection = device.connection
+        host, _, port = self.connection.address.rpartition(":")
+        self.host, self.port = host, int(port)
+        self.vendor_identifier = vendor_identifier
+        self.supports_rpm = supports_rpm  # False: ReadPropertyMultiple is rejected (unrecognized-service)
+        self._points: dict[str, _SimPoint] = {}
+        self._objects: dict[str, list[_SimPoint]] = defaultdict(list)
+        for point in device.points:
+            if not isinstance(point.address, BacnetAddress):
+                raise ValueError(f"device {device.id}: point {point.id} has no BACnet address")
+            sim_point = _SimPoint(point, point.address)
+            self._points[point.id] = sim_point
+            self._objects[point.address.object].append(sim_point)
+        self._values: dict[str, Value] = {pid: self._initial(sp) for pid, sp in self._points.items()}
+        self._priority_arrays: dict[str, list[Any]] = {}  # object -> priority array kept across restarts
+        self._missing: set[str] = set()
+        self._app: Application | None = None
+        self._live: dict[str, Any] = {}  # object -> bacpypes3 object while running
+
+    @property
+    def running(self) -> bool:
+        return self._app is not None
+
+    async def start(self) -> None:
+        """Serve on the connection's host:port; raises OSError naming the address when the port is taken."""
+        if self._app is not None:
+            raise RuntimeError(f"BACnet simulator {self.device.id} is already running")
+        device_object = DeviceObject(
+            objectIdentifier=("device", self.connection.device_instance),
+            objectName=self.device.id,
+            vendorIdentifier=self.vendor_identifier,
+        )
+        self._live = {name: self._build_object(name, points) for name, points in self._objects.items()}
+        app_class = Application if self.supports_rpm else _DeviceWithoutRpm
+        app = app_class.from_object_list([device_object])
+        for name, obj in self._live.items():
+            if name not in self._missing:
+                app.add_object(obj)
+        try:
+            bind_udp(app, self.host, self.port)
+            await wait_bound(app)
+        except BaseException:
+            await shutdown_application(app)
+            self._live = {}
+            raise
+        self._app = app
+        log.info("BACnet simulator %s (device %d) on %s", self.device.id, self.connection.device_instance,
+                 self.connection.address)  # fmt: skip
+
+    async def stop(self) -> None:
+        """Stop answering and release the UDP port; start() may follow."""
+        app, self._app = self._app, None
+        if app is None:
+            return
+        for name, obj in self._live.items():
+            if any(sp.commanded for sp in self._objects[name]):
+                self._priority_arrays[name] = list(obj.priorityArray)
+        self._live = {}
+        await shutdown_application(app)
+
+    def set_value(self, point_id: str, value: Value) -> None:
+        """What the device reports from now on (commandable objects: their relinquish-default)."""
+        sim_point = self._point(point_id)
+        encoded = to_bacnet_value(sim_point.point, sim_point.address, value)  # validates even while stopped
+        self._values[point_id] = value
+        obj = self._live.get(sim_point.address.object)
+        if obj is None:
+            return
+        if sim_point.commanded:
+            obj.relinquishDefault = encoded
+            obj.recalculating()  # present-value follows unless a client command is active
+        else:
+            setattr(obj, sim_point.attr, encoded)  # bacpypes3 sends COV notifications on the change
+
+    def get_value(self, point_id: str) -> Value:
+        """What the device reports now, including clients' commands."""
+        sim_point = self._point(point_id)
+        obj = self._live.get(sim_point.address.object)
+        if obj is not None:
+            return to_point_value(sim_point.point, getattr(obj, sim_point.attr))
+        if sim_point.commanded:
+            for entry in self._priority_arrays.get(sim_point.address.object, []):
+                if entry.null is None:
+                    return to_point_value(sim_point.point, getattr(entry, entry._choice))
+        return self._values[point_id]
+
+    def command_priority(self, point_id: str) -> int | None:
+        """The priority whose command sets the point's present-value now (None: relinquish-default rules)."""
+        sim_point = self._point(point_id)
+        obj = self._live.get(sim_point.address.object)
+        entries = list(obj.priorityArray) if obj is not None and sim_point.commanded else []
+        if obj is None and sim_point.commanded:
+            entries = self._priority_arrays.get(sim_point.address.object, [])
+        for priority, entry in enumerate(entries, start=1):
+            if entry.null is None:
+                return priority
+        return None
+
+    def set_object_missing(self, point_id: str, missing: bool = True) -> None:
+        """Remove (or restore) the object of a point: reads of it answer unknown-object (bad-input tests)."""
+        name = self._point(point_id).address.object
+        if missing:
+            self._missing.add(name)
+        else:
+            self._missing.discard(name)
+        obj = self._live.get(name)
+        if self._app is None or obj is None:
+            return
+        present = self._app.get_object_id(obj.objectIdentifier) is not None
+        if missing and present:
+            self._app.delete_object(obj)
+        elif not missing and not present:
+            self._app.add_object(obj)
+
+    def cov_subscriptions(self) -> list[CovSubscription]:
+        """The COV subscriptions the device currently holds."""
+        if self._app is None:
+            return []
+        now = asyncio.get_running_loop().time()
+        found = []
+        for detection in self._app._cov_detections.values():
+            object_id = detection.obj.objectIdentifier
+            for cov in detection.cov_subscriptions:
+                expires = cov.cancel_handle.when() - now if cov.cancel_handle else math.inf
+                found.append(CovSubscription(f"{object_id[0]}:{object_id[1]}", str(cov.client_addr),
+                                             bool(cov.confirmed), expires))  # fmt: skip
+        return found
+
+    # --- internals ---------------------------------------------------------------------------------------
+
+    def _point(self, point_id: str) -> _SimPoint:
+        try:
+            return self._points[point_id]
+        except KeyError:
+            raise KeyError(f"device {self.device.id} has no point {point_id!r}") from None
+
+    def _initial(self, sim_point: _SimPoint) -> Value:
+        """Before any set_value: 0, False, state 1, or an enumeration's value 0 (quiet, closed, lock)."""
+        point = sim_point.point
+        if point.kind is PointKind.TEXT:
+            datatype = property_datatype(sim_point.address.object_type, sim_point.address.property)
+            if datatype is not None and issubclass(datatype, Enumerated):
+                names: dict[str, int] = getattr(datatype, "_enum_map", {"": 0})
+                return min(names, key=names.__getitem__)
+        return _INITIAL[point.kind]
+
+    def _build_object(self, name: str, points: list[_SimPoint]) -> Any:
+        object_type, instance = name.split(":")
+        states = max((len(sp.point.states or []) for sp in points), default=0)
+        properties = initial_properties(object_type, states)
+        for sim_point in points:
+            encoded = to_bacnet_value(sim_point.point, sim_point.address, self._values[sim_point.point.id])
+            properties[sim_point.attr] = encoded
+            if sim_point.commanded:
+                properties["relinquishDefault"] = encoded
+        if object_type in BACNET_COMMANDABLE and name in self._priority_arrays:
+            properties["priorityArray"] = self._priority_arrays[name]
+        object_name = points[0].point.id
+        obj = OBJECT_CLASSES[object_type](
+            objectIdentifier=ObjectIdentifier((object_type, int(instance))),
+            objectName=object_name,
+            **properties,
+        )
+        if object_type in BACNET_COMMANDABLE:
+            obj.recalculating()  # present-value from a restored priority array
+        return obj

@@ -1,0 +1,164 @@
+// The 3D hall viewer: loads the building and its metadata, wires storeys, picking, legend and live colouring.
+// window.hallTwin exposes the state and a few read-only helpers for tests and kiosk tours.
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { I18n } from './i18n.js';
+import { renderLegend } from './legend.js';
+import { LiveData } from './live.js';
+import { HallModel } from './model.js';
+import { InfoPanel } from './panel.js';
+import { Picker } from './picking.js';
+import { Stage } from './scene.js';
+
+const CLICK_SLOP_PX = 5; // a pointer that moved further was orbiting, not clicking
+const BLINK_MS = 600;
+const CONVERTING_HINT_MS = 1500;
+
+const hallTwin = { ready: false, state: 'loading', error: null };
+window.hallTwin = hallTwin;
+
+class ModelLoadError extends Error {}
+
+async function fetchOrExplain(url, as) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    let detail = `HTTP ${response.status}`;
+    try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON: keep the status */ }
+    throw new ModelLoadError(`${url}: ${detail}`);
+  }
+  return as === 'json' ? response.json() : response.arrayBuffer();
+}
+
+function setState(state, error = null) {
+  hallTwin.state = state;
+  hallTwin.ready = state === 'ready';
+  hallTwin.error = error;
+  document.body.dataset.state = state;
+}
+
+async function main() {
+  const i18n = new I18n();
+  await i18n.load(I18n.savedLanguage());
+  const overlay = document.getElementById('overlay');
+  const overlayText = document.getElementById('overlay-text');
+  const stage = new Stage(document.getElementById('stage'));
+  const slowHint = setTimeout(() => { overlayText.dataset.i18n = 'model.converting'; i18n.apply(overlay); }, CONVERTING_HINT_MS);
+
+  let metadata; let zones; let gltf;
+  try {
+    // The elements request starts the conversion on a fresh server; the GLB then comes from the same result.
+    [metadata, zones] = await Promise.all([fetchOrExplain('/api/model/elements', 'json'), fetchZones()]);
+    const glb = await fetchOrExplain('/api/model', 'binary');
+    gltf = await new GLTFLoader().parseAsync(glb, '');
+  } catch (error) {
+    clearTimeout(slowHint);
+    overlayText.replaceChildren(i18n.t('model.error'), document.createElement('br'), String(error.message ?? error));
+    overlayText.removeAttribute('data-i18n');
+    overlay.classList.add('error');
+    setState('error', String(error.message ?? error));
+    return;
+  }
+  clearTimeout(slowHint);
+
+  const model = new HallModel(gltf.scene, metadata, zones);
+  stage.scene.add(gltf.scene);
+  stage.frame(model.buildingBox());
+  const picker = new Picker(stage, model);
+  const panel = new InfoPanel(document.getElementById('info-panel'), document.getElementById('info-body'), i18n);
+  const legend = document.getElementById('legend');
+  const storeySelect = document.getElementById('storey-select');
+  const badge = document.getElementById('live-status');
+  const langButton = document.getElementById('lang-toggle');
+  let live = null;
+
+  const fillStoreys = () => {
+    const current = storeySelect.value || 'all';
+    const options = [new Option(i18n.t('storey.all'), 'all')];
+    for (const storey of [...model.storeys].reverse()) options.push(new Option(storey.name, storey.guid));
+    storeySelect.replaceChildren(...options);
+    storeySelect.value = current;
+  };
+  const showStatus = () => {
+    const status = live ? live.status : 'connecting';
+    badge.dataset.status = status;
+    badge.textContent = i18n.t(`status.${status}`);
+  };
+  const refreshTexts = () => {
+    fillStoreys();
+    renderLegend(legend, i18n, model);
+    panel.render();
+    showStatus();
+    langButton.textContent = i18n.t('lang.switch');
+  };
+  i18n.onChange(refreshTexts);
+  langButton.addEventListener('click', () => i18n.load(i18n.next()));
+  storeySelect.addEventListener('change', () => {
+    model.setStorey(storeySelect.value);
+    if (panel.guid && !model.isVisible(panel.guid)) panel.hide();
+    stage.requestRender();
+  });
+  document.getElementById('info-close').addEventListener('click', () => panel.hide());
+
+  const canvas = stage.renderer.domElement;
+  let down = null;
+  canvas.addEventListener('pointerdown', (event) => { down = { x: event.clientX, y: event.clientY }; });
+  canvas.addEventListener('pointerup', (event) => {
+    if (!down || Math.hypot(event.clientX - down.x, event.clientY - down.y) > CLICK_SLOP_PX) return;
+    down = null;
+    const guid = picker.pickAt(event.clientX, event.clientY);
+    if (guid) panel.show(guid, { model, live });
+    else panel.hide();
+  });
+
+  // Live colouring: the worst state of each element's points; alarms blink.
+  let blinkOn = false;
+  let blinkTimer = null;
+  const updateBlink = () => {
+    const anyAlarm = [...model.deviceStates.values()].includes('alarm');
+    if (anyAlarm && !blinkTimer) {
+      blinkTimer = setInterval(() => { blinkOn = !blinkOn; model.blink(blinkOn); stage.requestRender(); }, BLINK_MS);
+    } else if (!anyAlarm && blinkTimer) {
+      clearInterval(blinkTimer);
+      blinkTimer = null;
+    }
+  };
+  live = new LiveData({
+    onStatus: showStatus,
+    onChange: (guids) => {
+      for (const guid of guids) model.setDeviceState(guid, live.elementState(guid));
+      updateBlink();
+      if (panel.guid && guids.has(panel.guid)) panel.render();
+      stage.requestRender();
+    },
+  });
+
+  refreshTexts();
+  Object.assign(hallTwin, {
+    model, stage, picker, live, i18n,
+    storeys: () => model.storeys.map((s) => ({ guid: s.guid, name: s.name })),
+    isVisible: (guid) => model.isVisible(guid),
+    screenPointOf: (guid) => picker.screenPointOf(guid),
+    pickAt: (x, y) => picker.pickAt(x, y),
+    elementState: (guid) => (live ? live.elementState(guid) : 'unknown'),
+    deviceColour: (guid) => model.deviceColour(guid),
+    readPixels: (step = 4) => stage.readPixels(step),
+    centreOf: (guid) => model.boxOf(guid)?.getCenter(new THREE.Vector3()).toArray() ?? null,
+  });
+
+  overlay.hidden = true;
+  stage.renderNow();
+  setState('ready');
+  live.start();
+}
+
+async function fetchZones() {
+  const response = await fetch('/api/zones');
+  if (response.status === 404) return [];
+  if (!response.ok) throw new ModelLoadError(`/api/zones: HTTP ${response.status}`);
+  return (await response.json()).zones ?? [];
+}
+
+main().catch((error) => {
+  console.error(error);
+  setState('error', String(error.message ?? error));
+});

@@ -1,0 +1,92 @@
+// The info panel: what the clicked element is, where it is, and its live points.
+import { STATE_COLOURS, hex } from './palette.js';
+
+export class InfoPanel {
+  constructor(element, body, i18n) {
+    this.element = element;
+    this.body = body;
+    this.i18n = i18n;
+    this.guid = null;
+  }
+
+  // context: {model, live}
+  show(guid, context) {
+    this.guid = guid;
+    this.context = context;
+    this.render();
+    this.element.hidden = false;
+  }
+
+  hide() {
+    this.guid = null;
+    this.element.hidden = true;
+    this.body.replaceChildren();
+  }
+
+  render() {
+    if (!this.guid) return;
+    const { model, live } = this.context;
+    const t = (key) => this.i18n.t(key);
+    const info = model.info.get(this.guid);
+    const rows = [];
+    const ifcLabel = this.i18n.has(`ifc.${info.ifcClass}`) ? `${t(`ifc.${info.ifcClass}`)} · ${info.ifcClass}` : info.ifcClass;
+    rows.push(['panel.class', ifcLabel]);
+    const space = info.space ? model.info.get(info.space) : null;
+    if (space) rows.push(['panel.room', roomLabel(space)]);
+    const storey = info.storey ? model.storeyByGuid.get(info.storey) : null;
+    rows.push(['panel.storey', storey ? storey.name : t('panel.none')]);
+    const zone = model.zoneBySpace.get(info.isSpace ? info.guid : info.space);
+    if (zone) rows.push(['panel.zone', `${this.i18n.name(zone.name)} · ${t(`zone_type.${zone.zone_type}`)}`]);
+    rows.push(['panel.guid', info.guid]);
+
+    const title = el('h2', { 'data-testid': 'info-name' }, info.isSpace ? roomLabel(info) : (info.name || t('panel.unnamed')));
+    const list = el('dl');
+    for (const [key, value] of rows) list.append(el('dt', {}, t(key)), el('dd', { 'data-field': key }, value));
+    const parts = [title, list];
+
+    const points = live ? live.pointsOf(this.guid) : [];
+    if (points.length) {
+      const state = live.elementState(this.guid);
+      parts.push(el('p', { class: 'device-state', 'data-testid': 'info-state', 'data-state': state },
+        chip(state), `${t('panel.state')}: ${t(`state.${state}`)}`));
+      const table = el('table', { class: 'points', 'data-testid': 'info-points' });
+      table.append(el('caption', {}, t('panel.points')));
+      for (const { point, sample, state: pointState } of points) {
+        table.append(el('tr', { 'data-point': point.id, 'data-state': pointState },
+          el('td', {}, chip(pointState)),
+          el('td', {}, this.i18n.name(point.name) || point.id),
+          el('td', { class: 'value' }, this.formatValue(sample, point)),
+          el('td', { class: 'quality' }, sample ? t(`quality.${sample.q}`) : t('state.unknown'))));
+      }
+      parts.push(table);
+    }
+    this.body.replaceChildren(...parts);
+  }
+
+  formatValue(sample, point) {
+    if (!sample || sample.v === null || sample.v === undefined) return this.i18n.t('value.none');
+    if (typeof sample.v === 'boolean') return this.i18n.t(sample.v ? 'value.true' : 'value.false');
+    if (typeof sample.v === 'number') {
+      const text = new Intl.NumberFormat(this.i18n.lang, { maximumFractionDigits: 2 }).format(sample.v);
+      return point.unit ? `${text} ${point.unit}` : text;
+    }
+    return String(sample.v);
+  }
+}
+
+function roomLabel(space) {
+  if (space.longName && space.name && space.longName !== space.name) return `${space.longName} (${space.name})`;
+  return space.longName || space.name || space.guid;
+}
+
+function chip(state) {
+  return el('span', { class: 'chip', style: `background:${hex(STATE_COLOURS[state])}` });
+}
+
+// A DOM element with attributes and children; text goes in as text, never as HTML (IFC names are untrusted).
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
