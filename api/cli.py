@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from twin.site.model import SiteConfig
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -45,6 +50,86 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(site_path: Path) -> SiteConfig | None:
+    """The checked site, or None after printing every problem."""
+    from twin.site import SiteFileError, load_site
+
+    try:
+        return load_site(site_path)
+    except SiteFileError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return None
+
+
+async def serve_site(site: SiteConfig, site_path: Path, data_dir: Path, host: str, port: int) -> None:
+    """Run the runtime (gateway, history, API, viewer) under uvicorn until interrupted."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.runtime import HallRuntime
+
+    runtime = HallRuntime(site, site_path, data_dir)
+    config = uvicorn.Config(create_app(runtime), host=host, port=port, log_level="info", ws="websockets-sansio")
+    await uvicorn.Server(config).serve()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    site = _load(args.site)
+    if site is None:
+        return 1
+    site_path: Path = args.site.resolve()
+    data_dir: Path = args.data_dir or site_path.parent / "halltwin-data"
+    asyncio.run(serve_site(site, site_path, data_dir, args.host, args.port))
+    return 0
+
+
+async def run_demo(site: SiteConfig, site_path: Path, host: str, port: int, data_dir: Path) -> None:
+    """An MQTT broker of its own, every device of ``site`` simulated (with the hall dynamics), then serve."""
+    from iot_gateway.broker import MqttBrokerLauncher, free_tcp_port
+    from iot_gateway.simulators.hall import HallSimulator, element_zones
+
+    broker = MqttBrokerLauncher(site.mqtt.host, site.mqtt.port)
+    if not port_free(site.mqtt.host, site.mqtt.port):
+        # Another broker (a system mosquitto) owns the site's port: the demo keeps to a broker of its own.
+        broker = MqttBrokerLauncher(site.mqtt.host, free_tcp_port(site.mqtt.host))
+        site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": broker.port})})
+    zones = await asyncio.to_thread(element_zones, site_path.parent / site.site.ifc, site)
+    hall = HallSimulator(site, zones)
+    await broker.start()
+    try:
+        await hall.start()
+        print(f"HallTwin demo on http://{host}:{port} (MQTT broker: {broker.kind} on {broker.host}:{broker.port})")
+        await serve_site(site, site_path, data_dir, host, port)
+    finally:
+        await hall.stop()
+        await broker.stop()
+
+
+def port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bim_models import demo_hall
+
+    demo_hall.ensure_demo_hall()  # builds the demo IFC and site.yaml on first run
+    site_path = Path(demo_hall.__file__).resolve().parent / "site.yaml"
+    site = _load(site_path)
+    if site is None:
+        return 1
+    asyncio.run(run_demo(site, site_path, args.host, args.port, args.data_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="halltwin", description="HallTwin: digital twin of a service hall")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -62,6 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     from api import cli_simulate
 
     cli_simulate.add_parser(sub)
+
+    serve = sub.add_parser("serve", help="run the gateway, history, API and viewer for a site")
+    serve.add_argument("site", type=Path)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, help="history and caches (default: halltwin-data beside the site)")
+    serve.set_defaults(func=_serve)
+
+    demo = sub.add_parser("demo", help="the bundled demo hall, simulated devices included, on http://127.0.0.1:8000")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", type=Path, default=Path.home() / ".cache" / "halltwin" / "demo")
+    demo.set_defaults(func=_demo)
 
     schema = sub.add_parser("schema", help="print the JSON schema of site.yaml")
     schema.set_defaults(func=_schema)

@@ -32,8 +32,8 @@ class ViewerFiles(StaticFiles):
         self.hidden = hidden
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        top = path.split(os.sep, 1)[0]
-        if top in self.hidden or top.startswith("."):
+        top = path.split(os.sep, 1)[0]  # "." is the folder itself (the index page)
+        if top in self.hidden or (top.startswith(".") and top != "."):
             raise HTTPException(status_code=404)
         response = await super().get_response(path, scope)
         response.headers.setdefault("Cache-Control", "no-cache")

@@ -40,6 +40,16 @@ def free_tcp_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the brokers do: TIME_WAIT is no obstacle
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 class MqttBrokerLauncher:
     """One broker on ``host:port`` (a free port when none is given). ``start()`` returns once the port accepts
     connections; ``stop()`` ends it (mosquitto by PID: SIGTERM, then SIGKILL) and ``start()`` may be called
@@ -89,6 +99,9 @@ class MqttBrokerLauncher:
     async def start(self) -> None:
         if self.running:
             return
+        if not port_is_free(self.host, self.port):
+            # Checked first: otherwise the wait below would happily connect to whoever holds the port.
+            raise BrokerStartError(f"cannot start the MQTT broker: {self.host}:{self.port} is already in use")
         if self.kind == "mosquitto":
             await self._start_mosquitto()
         else:
@@ -134,6 +147,9 @@ class MqttBrokerLauncher:
             f"listener {self.port} {self.host}",
             *self.extra_config,
             "persistence false",
+            # Nagle's algorithm delays mosquitto's PUBACKs behind the client's delayed ACKs: measured 2,700 vs
+            # 19,000 QoS 1 publishes/s on loopback (bench_mqtt).
+            "set_tcp_nodelay true",
             f"log_dest file {self.log_path}",
             "log_type error",
             "log_type warning",

@@ -96,11 +96,11 @@ class SharedMqttClient:
         if self._users == 0:
             await self.stop()
 
-    async def wait_connected(self, timeout: float) -> bool:
+    async def wait_connected(self, timeout_s: float) -> bool:
         if self._connected is None:
             return False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout)
+            await asyncio.wait_for(self._connected.wait(), timeout_s)
         return self.connected
 
     def add_state_listener(self, listener: StateListener) -> None:

@@ -83,9 +83,7 @@ class VictoriaMetricsServer:
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self._process.poll() is not None:
-                    raise RuntimeError(
-                        f"VictoriaMetrics exited with {self._process.returncode}: {self._log_tail()}"
-                    )
+                    raise RuntimeError(f"VictoriaMetrics exited with {self._process.returncode}: {self._log_tail()}")
                 try:
                     if client.get(f"{self.url}/health").text.strip() == "OK":
                         return
@@ -93,9 +91,7 @@ class VictoriaMetricsServer:
                     pass  # not listening yet
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(
-            f"VictoriaMetrics on port {self.port} not healthy within {within_s} s: {self._log_tail()}"
-        )
+        raise RuntimeError(f"VictoriaMetrics on port {self.port} not healthy within {within_s} s: {self._log_tail()}")
 
     def _log_tail(self) -> str:
         try:

@@ -85,6 +85,7 @@ class CovSubscriptions:
             self._process_ids[object_id] = process_id
             app.cov_handlers[(self.address, process_id)] = self.handler
         await self._subscribe_all()
+        self.renewal_due = asyncio.get_running_loop().time() + renewal_delay(self.lifetime_s)
         self._task = asyncio.create_task(self._renew_forever(), name=f"bacnet-cov-renewal:{self.device_id}")
 
     async def stop(self, *, cancel_on_device: bool) -> None:
@@ -112,13 +113,12 @@ class CovSubscriptions:
     async def _renew_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            delay = renewal_delay(self.lifetime_s)
-            self.renewal_due = loop.time() + delay
-            await asyncio.sleep(delay)
+            await asyncio.sleep(max(0.0, (self.renewal_due or 0.0) - loop.time()))
             try:
                 await self.renew_now()
             except Exception:  # a renewal problem must never end renewing; polling covers the gap
                 log.exception("device %s: COV renewal failed", self.device_id)
+            self.renewal_due = loop.time() + renewal_delay(self.lifetime_s)
 
     async def _subscribe_all(self) -> None:
         app = self._app

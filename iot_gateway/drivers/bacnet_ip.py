@@ -14,8 +14,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bacpypes3.apdu import AbortPDU, ErrorRejectAbortNack, RejectPDU
-from bacpypes3.basetypes import AbortReason
+from bacpypes3.apdu import AbortPDU, AbortReason, ErrorRejectAbortNack, RejectPDU
 from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import ObjectIdentifier, PropertyIdentifier
 
@@ -35,6 +34,8 @@ from twin.site.model import BACNET_COMMANDABLE, BacnetAddress, BacnetConnection,
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+WHO_IS_RESEND_S = 0.2
 
 
 class DeviceMismatch(DeviceUnavailable):
@@ -67,7 +68,12 @@ class BacnetIpDriver:
             raise ValueError(f"device {device.id}: the BACnet/IP driver needs a bacnet_ip connection")
         self.device = device
         self.connection: BacnetConnection = device.connection
-        self.address = Address(self.connection.address)
+        try:
+            self.address = Address(self.connection.address)
+        except (RuntimeError, ValueError) as exc:  # bacpypes3 raises RuntimeError for names it cannot resolve
+            raise ValueError(
+                f"device {device.id}: BACnet address {self.connection.address!r} is not an IPv4 host:port ({exc})"
+            ) from exc
         self.holder = application or GATEWAY_APPLICATION
         self.stats = BacnetStats()
         self.plan = ReadPlan(device)
@@ -96,13 +102,18 @@ class BacnetIpDriver:
         if self._app is not None:
             await self.close()
         self._app = await self.holder.acquire(self.connection.timeout_s)
-        app = self._app
-        timeout = self.connection.timeout_s
-        who_is = app.who_is(address=self.address, timeout=timeout)
         try:
-            i_ams = await asyncio.wait_for(who_is, timeout + 0.5)
-        except TimeoutError:
-            i_ams = []
+            await self._confirm_device(self._app)
+            if self.cov.objects:
+                await self.cov.start(self._app, on_unreachable=self._unreachable)
+        except BaseException:
+            await self.close()  # a failed connect holds nothing (the caller need not close)
+            raise
+        self.stats.connects += 1
+
+    async def _confirm_device(self, app: GatewayApplication) -> None:
+        timeout = self.connection.timeout_s
+        i_ams = await self._who_is(app, timeout)
         if not i_ams:
             raise DeviceUnavailable(
                 f"device {self.device.id}: no I-Am from {self.address} within {timeout:g} s"
@@ -115,9 +126,18 @@ class BacnetIpDriver:
             )
         self.plan.max_apdu = int(i_ams[0].maxAPDULengthAccepted)
         self._reachable = True
-        self.stats.connects += 1
-        if self.cov.objects:
-            await self.cov.start(app, on_unreachable=self._unreachable)
+
+    async def _who_is(self, app: GatewayApplication, within_s: float) -> list[Any]:
+        """Directed Who-Is, re-sent every WHO_IS_RESEND_S: a device that boots during the wait answers at once."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while (remaining := deadline - loop.time()) > 0:
+            wait = min(WHO_IS_RESEND_S, remaining)
+            # bacpypes3 resolves the future with [] after ``wait``; the extra second only guards against a hang.
+            i_ams: list[Any] = await asyncio.wait_for(app.who_is(address=self.address, timeout=wait), wait + 1.0)
+            if i_ams:
+                return i_ams
+        return []
 
     async def close(self) -> None:
         if self._app is None:

@@ -28,6 +28,7 @@ from bacpypes3.primitivedata import (
     Integer,
     Null,
     ObjectIdentifier,
+    ObjectType,
     PropertyIdentifier,
     Real,
     Unsigned,
@@ -53,7 +54,7 @@ def property_identifier(address: BacnetAddress) -> PropertyIdentifier:
 
 def property_datatype(object_type: Any, prop: Any) -> type | None:
     """The bacpypes3 class of a property of a standard object type (None: unknown to bacpypes3)."""
-    object_class = get_vendor_info(0).get_object_class(object_type)
+    object_class = get_vendor_info(0).get_object_class(ObjectType(object_type))
     if object_class is None:
         return None
     datatype: type | None = object_class.get_property_type(prop)
@@ -138,6 +139,9 @@ def to_bacnet_value(point: Point, address: BacnetAddress, value: Value) -> Atomi
         if issubclass(datatype, Unsigned | Integer):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueConversionError(f"{where}: {value} is not a whole number")
+            states = point.states if point.kind is PointKind.MULTISTATE else None
+            if states and not 1 <= int(value) <= len(states):
+                raise ValueConversionError(f"{where}: state {value} is not one of 1..{len(states)} {states}")
             return datatype(int(value))
         if issubclass(datatype, CharacterString):
             return datatype(str(value))
@@ -161,12 +165,7 @@ def _enumeration_name(point: Point, datatype: type, value: Value) -> str:
     elif isinstance(value, str):
         if value in names:
             return value
-    elif (
-        isinstance(value, int | float)
-        and point.states
-        and value == int(value)
-        and 1 <= value <= len(point.states)
-    ):
+    elif isinstance(value, int | float) and point.states and value == int(value) and 1 <= value <= len(point.states):
         name = point.states[int(value) - 1]
         if name in names:
             return name

@@ -8,8 +8,9 @@ addresses between two points. The plan is computed once per device, so a poll do
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from iot_gateway.drivers.modbus_codec import PointCodec
 from twin.site.model import ModbusAddress, ModbusTable, Point
@@ -32,6 +33,16 @@ class PlannedPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockView:
+    """Points unpacked together by one struct from a block's bytes, as sent or with each register's bytes
+    swapped; ``members`` pairs each point with its field in the unpacked tuple (bit fields share a field)."""
+
+    swapped: bool
+    unpacker: struct.Struct
+    members: tuple[tuple[PlannedPoint, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
     """One read request: ``count`` registers or bits of ``table`` from ``start``, and the points in them."""
 
@@ -39,6 +50,28 @@ class Block:
     start: int
     count: int
     points: tuple[PlannedPoint, ...]
+    # Decoding plan, so that a poll packs the registers once and unpacks each view with one call:
+    pack_big: struct.Struct = field(init=False, repr=False)  # registers -> bytes as sent
+    pack_swapped: struct.Struct = field(init=False, repr=False)  # registers -> bytes, each register swapped
+    views: tuple[BlockView, ...] = field(init=False, repr=False)
+    others: tuple[PlannedPoint, ...] = field(init=False, repr=False)  # little word order, overlaps: per point
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pack_big", struct.Struct(f">{self.count}H"))
+        object.__setattr__(self, "pack_swapped", struct.Struct(f"<{self.count}H"))
+        views: list[BlockView] = []
+        others: list[PlannedPoint] = [] if not self.is_bits else list(self.points)
+        for swapped in (False, True):
+            chosen = [
+                p for p in self.points
+                if not self.is_bits and p.codec.block_struct is not None and p.codec.swap_bytes == swapped
+            ]  # fmt: skip
+            if chosen:
+                view, rest = _view(chosen, self.count, swapped)
+                views.append(view)
+                others.extend(rest)
+        object.__setattr__(self, "views", tuple(views))
+        object.__setattr__(self, "others", tuple(p for p in self.points if p in others and not self.is_bits))
 
     @property
     def is_bits(self) -> bool:
@@ -46,6 +79,35 @@ class Block:
 
     def describe(self) -> str:
         return f"{self.table} {self.start}..{self.start + self.count - 1}"
+
+
+def _view(points: list[PlannedPoint], count: int, swapped: bool) -> tuple[BlockView, list[PlannedPoint]]:
+    """One struct over the block's bytes with a field per distinct value; points overlapping a field
+    differently are returned to be decoded on their own."""
+    fmt = ">"
+    position = 0  # registers covered by the format so far
+    fields: list[tuple[int, str]] = []
+    members: list[tuple[PlannedPoint, int]] = []
+    rest: list[PlannedPoint] = []
+    for planned in sorted(points, key=lambda p: p.index):
+        unpacker = planned.codec.block_struct
+        assert unpacker is not None
+        code = unpacker.format[-1]
+        if fields and fields[-1] == (planned.index, code):
+            members.append((planned, len(fields) - 1))  # bit fields of one register share its field
+            continue
+        if planned.index < position:
+            rest.append(planned)
+            continue
+        if planned.index > position:
+            fmt += f"{2 * (planned.index - position)}x"
+        fmt += code
+        fields.append((planned.index, code))
+        members.append((planned, len(fields) - 1))
+        position = planned.index + planned.codec.width
+    if position < count:
+        fmt += f"{2 * (count - position)}x"
+    return BlockView(swapped, struct.Struct(fmt), tuple(members)), rest
 
 
 def span_limit(table: ModbusTable, max_block: int) -> int:

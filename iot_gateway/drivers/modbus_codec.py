@@ -17,6 +17,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from twin.points import Value
 from twin.site.model import REGISTER_WIDTH, ModbusAddress
@@ -47,8 +48,8 @@ class RegisterCodec:
     byte_order: str = "big"
     width: int = field(init=False)
     _words: struct.Struct = field(init=False, repr=False)  # registers -> bytes, in the register byte order
-    _value: struct.Struct = field(init=False, repr=False)  # the big-endian typed value over those bytes
-    _unsigned: struct.Struct = field(init=False, repr=False)  # the same bytes as an unsigned int (bit fields)
+    value_struct: struct.Struct = field(init=False, repr=False)  # the big-endian typed value over those bytes
+    unsigned_struct: struct.Struct = field(init=False, repr=False)  # the same bytes as unsigned (bit fields)
 
     def __post_init__(self) -> None:
         if self.data_type not in _STRUCT_CODE:
@@ -61,8 +62,8 @@ class RegisterCodec:
         # Packing the words little-endian is exactly a byte swap inside every register.
         endian = "<" if self.byte_order == "little" else ">"
         object.__setattr__(self, "_words", struct.Struct(endian + "H" * width))
-        object.__setattr__(self, "_value", struct.Struct(">" + _STRUCT_CODE[self.data_type]))
-        object.__setattr__(self, "_unsigned", struct.Struct(">" + _UNSIGNED_CODE[width]))
+        object.__setattr__(self, "value_struct", struct.Struct(">" + _STRUCT_CODE[self.data_type]))
+        object.__setattr__(self, "unsigned_struct", struct.Struct(">" + _UNSIGNED_CODE[width]))
 
     def _bytes(self, registers: Sequence[int], start: int) -> bytes:
         end = start + self.width
@@ -76,20 +77,20 @@ class RegisterCodec:
 
     def decode(self, registers: Sequence[int], start: int = 0) -> int | float:
         """The raw number held in ``registers[start:start + width]`` (a float32 as its shortest decimal)."""
-        raw: int | float = self._value.unpack(self._bytes(registers, start))[0]
+        raw: int | float = self.value_struct.unpack(self._bytes(registers, start))[0]
         if self.data_type == "float32":
-            return shortest_float32(raw)  # type: ignore[arg-type]
+            return shortest_float32(raw)
         return raw
 
     def decode_unsigned(self, registers: Sequence[int], start: int = 0) -> int:
         """The same registers as an unsigned integer, for bit fields."""
-        raw: int = self._unsigned.unpack(self._bytes(registers, start))[0]
+        raw: int = self.unsigned_struct.unpack(self._bytes(registers, start))[0]
         return raw
 
     def encode(self, raw: int | float) -> list[int]:
         """The registers holding ``raw`` (an int for integer types, any real for float types)."""
         try:
-            data = self._value.pack(raw)
+            data = self.value_struct.pack(raw)
         except (struct.error, OverflowError) as exc:
             raise EncodeError(f"{raw!r} does not fit {self.data_type}: {exc}") from None
         words = list(self._words.unpack(data))
@@ -99,25 +100,31 @@ class RegisterCodec:
 
     def encode_unsigned(self, raw: int) -> list[int]:
         """Registers holding an unsigned integer of the full width (bit-field read-modify-write)."""
-        words = list(self._words.unpack(self._unsigned.pack(raw)))
+        words = list(self._words.unpack(self.unsigned_struct.pack(raw)))
         if self.word_order == "little":
             words.reverse()
         return words
 
 
-def shortest_float32(value: float) -> float:
+def shortest_float32(value: float, _pack: Any = _FLOAT32.pack, _isfinite: Any = math.isfinite) -> float:
     """The shortest decimal that is the same float32 as ``value``: a meter's 230.1 stays 230.1 for operators
-    and for equality checks, rather than becoming the double 230.10000610351562."""
-    if not math.isfinite(value):
+    and for equality checks, rather than becoming the double 230.10000610351562. (Unrolled, with the helpers
+    bound as defaults: this runs for every float32 of every poll.)"""
+    if not _isfinite(value):
         return value
-    bits = _FLOAT32.pack(value)
-    for digits in (6, 7, 8):
-        candidate = float(f"{value:.{digits}g}")
-        try:
-            if _FLOAT32.pack(candidate) == bits:
-                return candidate
-        except OverflowError:  # rounding up past the largest float32
-            continue
+    bits = _pack(value)
+    candidate = float(f"{value:.6g}")
+    if _pack(candidate) == bits:
+        return candidate
+    candidate = float(f"{value:.7g}")
+    if _pack(candidate) == bits:
+        return candidate
+    try:
+        candidate = float(f"{value:.8g}")
+        if _pack(candidate) == bits:
+            return candidate
+    except OverflowError:  # rounding up past the largest float32
+        pass
     return value
 
 
@@ -130,8 +137,8 @@ class PointCodec:
     """Engineering value <-> registers (or a coil bit) of one ModbusAddress; built once, used every poll."""
 
     __slots__ = (
-        "address", "bit", "divisor", "is_bit_table", "is_float", "registers", "scale", "unscaled",
-        "value_offset",
+        "address", "bit", "block_struct", "divisor", "is_bit_table", "is_float", "is_float32", "plain",
+        "registers", "scale", "swap_bytes", "unscaled", "value_offset",
     )  # fmt: skip
 
     def __init__(self, address: ModbusAddress) -> None:
@@ -148,6 +155,16 @@ class PointCodec:
         # 230.10000000000002.
         inverse = 1.0 / address.scale if address.scale else 0.0
         self.divisor = round(inverse) if inverse >= 2 and abs(inverse - round(inverse)) < 1e-9 else None
+        # Block decoding: a value whose words are in big word order (or that is one register) unpacks straight
+        # from the block's bytes, packed once per poll (``swap_bytes``: from the byte-swapped copy); a
+        # ``plain`` raw number is the value itself, other raw numbers go through finish().
+        codec = self.registers
+        direct = not self.is_bit_table and (address.word_order == "big" or codec.width == 1)
+        unpacker = codec.unsigned_struct if address.bit is not None else codec.value_struct
+        self.block_struct: struct.Struct | None = unpacker if direct else None
+        self.swap_bytes = address.byte_order == "little"
+        self.is_float32 = address.data_type == "float32" and address.bit is None
+        self.plain = self.unscaled and address.bit is None and not self.is_float32
 
     @property
     def width(self) -> int:
@@ -158,7 +175,18 @@ class PointCodec:
         marks them BAD)."""
         if self.bit is not None:
             return bool((self.registers.decode_unsigned(registers, start) >> self.bit) & 1)
-        raw = self.registers.decode(registers, start)
+        return self.scaled(self.registers.decode(registers, start))
+
+    def finish(self, raw: int | float) -> Value:
+        """The engineering value of the raw number ``block_struct`` unpacked (bit, float32 decimal, scale)."""
+        if self.bit is not None:
+            return bool((raw >> self.bit) & 1)  # type: ignore[operator]
+        if self.is_float32:
+            raw = shortest_float32(raw)
+        return self.scaled(raw)
+
+    def scaled(self, raw: int | float) -> int | float:
+        """The engineering value of a raw number."""
         if self.unscaled:
             return raw
         if self.divisor is not None:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
+from math import isfinite
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
 from iot_gateway.drivers.modbus_blocks import Block, plan_blocks
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "the link is gone or the device is mute"; everything else is a bug and propagates.
 _LINK_ERRORS = (ModbusException, OSError, TimeoutError)
+_BACKSTOP_S = 0.1  # outer guard beyond the client's own timeout, for the few non-hot awaits
 _GOOD = Quality.GOOD
 _BAD = Quality.BAD
 ReadCall = Callable[..., Awaitable[Any]]
@@ -88,19 +89,19 @@ class ModbusTcpDriver:
 
     async def connect(self) -> None:
         await self.close()
-        # The client's own timeout is a backstop: asyncio.timeout(timeout_s) around every request fires
-        # first, so every failure surfaces the same way; retries=0, reconnect_delay=0: the Poller retries.
+        # The client enforces timeout_s on the connect and on every request (an asyncio.timeout of our own
+        # around each read would cost ~5 us a request); retries=0, reconnect_delay=0: the Poller retries.
         client = AsyncModbusTcpClient(
             self.connection.host,
             port=self.connection.port,
-            timeout=self._timeout * 2,
+            timeout=self._timeout,
             retries=0,
             reconnect_delay=0,
             name=f"modbus-{self.device.id}",
             trace_connect=self._on_link_change,
         )
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._timeout + _BACKSTOP_S):
                 ok = await client.connect()
         except TimeoutError:
             ok = False
@@ -137,7 +138,8 @@ class ModbusTcpDriver:
 
     def _lost(self, exc: BaseException) -> DeviceUnavailable:
         """Drop the connection after a failed request and describe why; the caller raises the result."""
-        kind = "timeouts" if isinstance(exc, TimeoutError) else "connection_errors"
+        # pymodbus reports "no response within timeout" as ModbusIOException.
+        kind = "timeouts" if isinstance(exc, TimeoutError | ModbusIOException) else "connection_errors"
         self.stats[kind] += 1
         if kind == "timeouts":
             reason = f"no answer within {self._timeout:.3g} s"
@@ -186,8 +188,7 @@ class ModbusTcpDriver:
         for index, (block, read_call) in enumerate(self._reads):
             self._in_flight = True
             try:
-                async with asyncio.timeout(self._timeout):
-                    response = await read_call(block.start, count=block.count, device_id=unit)
+                response = await read_call(block.start, count=block.count, device_id=unit)
             except _LINK_ERRORS as exc:
                 raise self._lost(exc) from None
             finally:
@@ -201,28 +202,48 @@ class ModbusTcpDriver:
                 )
                 readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
                 continue
-            values = response.bits if block.is_bits else response.registers
-            if len(values) < block.count:
-                stats["short_responses"] += 1
-                self._set_block_state(index, f"a short response ({len(values)} of {block.count})")
-                readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
+            if block.is_bits:
+                bits = response.bits  # padded to whole bytes
+                if len(bits) < block.count:
+                    self._malformed(index, block, len(bits), readings, ts)
+                    continue
+                if self._block_states[index] != "ok":
+                    self._set_block_state(index, "ok")
+                for planned in block.points:
+                    readings.append(Reading(planned.point_id, bool(bits[planned.index]), _GOOD, ts))
+                continue
+            registers = response.registers
+            if len(registers) != block.count:
+                self._malformed(index, block, len(registers), readings, ts)
                 continue
             if self._block_states[index] != "ok":
                 self._set_block_state(index, "ok")
-            if block.is_bits:
-                for planned in block.points:
-                    readings.append(Reading(planned.point_id, bool(values[planned.index]), _GOOD, ts))
-                continue
-            for planned in block.points:
+            big = block.pack_big.pack(*registers)
+            for view in block.views:
+                raws = view.unpacker.unpack(block.pack_swapped.pack(*registers) if view.swapped else big)
+                for planned, field_index in view.members:
+                    codec = planned.codec
+                    value = raws[field_index] if codec.plain else codec.finish(raws[field_index])
+                    if codec.is_float and not isfinite(value):  # type: ignore[arg-type]
+                        stats["bad_values"] += 1
+                        readings.append(Reading(planned.point_id, None, _BAD, ts))
+                    else:
+                        readings.append(Reading(planned.point_id, value, _GOOD, ts))
+            for planned in block.others:
                 codec = planned.codec
-                value = codec.decode(values, planned.index)
-                if codec.is_float and not math.isfinite(value):  # type: ignore[arg-type]
+                value = codec.decode(registers, planned.index)
+                if codec.is_float and not isfinite(value):  # type: ignore[arg-type]
                     stats["bad_values"] += 1
                     readings.append(Reading(planned.point_id, None, _BAD, ts))
                 else:
                     readings.append(Reading(planned.point_id, value, _GOOD, ts))
         stats["reads"] += 1
         return readings
+
+    def _malformed(self, index: int, block: Block, got: int, readings: list[Reading], ts: float) -> None:
+        self.stats["malformed_responses"] += 1
+        self._set_block_state(index, f"{got} values for {block.count}")
+        readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
 
     # --- writes --------------------------------------------------------------------------------------------
 
@@ -243,7 +264,7 @@ class ModbusTcpDriver:
             registers = None if codec.is_bit_table or codec.bit is not None else codec.encode(value)
             coil = codec.encode_bit(value) if codec.is_bit_table else False
             self._in_flight = True
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(2 * self._timeout + _BACKSTOP_S):  # bit fields take two requests
                 if codec.is_bit_table:
                     response = await client.write_coil(address.offset, coil, device_id=self._unit)
                 else:

@@ -83,6 +83,8 @@ class BacnetDeviceSimulator:
             self._points[point.id] = sim_point
             self._objects[point.address.object].append(sim_point)
         self._values: dict[str, Value] = {pid: self._initial(sp) for pid, sp in self._points.items()}
+        for point_id, sim_point in self._points.items():  # a point the device could not serve fails here, not later
+            to_bacnet_value(sim_point.point, sim_point.address, self._values[point_id])
         self._priority_arrays: dict[str, list[Any]] = {}  # object -> priority array kept across restarts
         self._missing: set[str] = set()
         self._app: Application | None = None

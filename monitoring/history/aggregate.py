@@ -37,9 +37,7 @@ class StepAggregator:
         self.step = step
         self._buckets: dict[int, Partial] = {}
 
-    def add(
-        self, ts: float, count: int, total: float, low: float, high: float, last_ts: float, last: float
-    ) -> None:
+    def add(self, ts: float, count: int, total: float, low: float, high: float, last_ts: float, last: float) -> None:
         key = math.floor(ts / self.step)
         partial = self._buckets.get(key)
         if partial is None:

@@ -50,6 +50,11 @@ class HistoryRecorder:
         """Updates the bus dropped because this subscriber's queue was full."""
         return self._subscription.dropped if self._subscription is not None else 0
 
+    @property
+    def failing(self) -> bool:
+        """True while the store refuses appends (the current batch is held and retried)."""
+        return self._failing
+
     def start(self) -> None:
         if self._task is not None:
             raise RuntimeError(f"{self.name} is already started")

@@ -158,9 +158,7 @@ class SQLiteHistoryStore:
             self._point_ids = {name: pid for pid, name in conn.execute("SELECT id, name FROM point")}
         except sqlite3.Error as exc:
             conn.close()
-            raise HistoryStoreError(
-                f"history database {self.path}: not a usable SQLite file ({exc})"
-            ) from exc
+            raise HistoryStoreError(f"history database {self.path}: not a usable SQLite file ({exc})") from exc
         except BaseException:
             conn.close()
             raise
@@ -360,9 +358,7 @@ class SQLiteHistoryStore:
         if updates:
             await self._in_writer(self._append_sync, updates)
 
-    async def query(
-        self, point_id: str, start: float, end: float, step: float | None = None
-    ) -> HistoryResult:
+    async def query(self, point_id: str, start: float, end: float, step: float | None = None) -> HistoryResult:
         """Raw samples when ``step`` is None or < 60 s, else per-step buckets from the rollups: per-hour ones
         when step >= 1 h or the range starts before the per-minute retention, else per-minute ones."""
         check_range(start, end, step)

@@ -109,9 +109,7 @@ class StoreAndForward:
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             conn.close()
-            raise HistoryStoreError(
-                f"history spool {self.spool_path}: not a usable SQLite file ({exc})"
-            ) from exc
+            raise HistoryStoreError(f"history spool {self.spool_path}: not a usable SQLite file ({exc})") from exc
         except BaseException:
             conn.close()
             raise
@@ -228,9 +226,7 @@ class StoreAndForward:
             self._drained.clear()
             self._wake.set()
 
-    async def query(
-        self, point_id: str, start: float, end: float, step: float | None = None
-    ) -> HistoryResult:
+    async def query(self, point_id: str, start: float, end: float, step: float | None = None) -> HistoryResult:
         return await self.remote.query(point_id, start, end, step)
 
     async def pending(self) -> int:

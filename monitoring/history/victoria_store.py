@@ -100,9 +100,7 @@ class VictoriaMetricsStore:
             self._write_api.write(bucket="halltwin", record=lines, write_precision=precision)
         except ApiException as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
-                raise HistoryRejected(
-                    f"VictoriaMetrics {self.url} rejected a write: {exc.status} {exc.body}"
-                ) from exc
+                raise HistoryRejected(f"VictoriaMetrics {self.url} rejected a write: {exc.status} {exc.body}") from exc
             raise HistoryBackendUnavailable(f"VictoriaMetrics {self.url} write failed: {exc.status}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise HistoryBackendUnavailable(f"VictoriaMetrics {self.url} unreachable: {exc}") from exc
@@ -125,14 +123,10 @@ class VictoriaMetricsStore:
         if response.status_code >= 500:
             raise HistoryBackendUnavailable(f"VictoriaMetrics {self.url}{path}: {response.status_code}")
         if response.status_code != 200:
-            raise HistoryStoreError(
-                f"VictoriaMetrics {self.url}{path}: {response.status_code} {response.text[:300]}"
-            )
+            raise HistoryStoreError(f"VictoriaMetrics {self.url}{path}: {response.status_code} {response.text[:300]}")
         return response
 
-    async def query(
-        self, point_id: str, start: float, end: float, step: float | None = None
-    ) -> HistoryResult:
+    async def query(self, point_id: str, start: float, end: float, step: float | None = None) -> HistoryResult:
         """Raw samples from /api/v1/export when step is None or < 60 s, else per-step avg/min/max/last/count
         from /api/v1/query_range (``*_over_time`` over the step). Bucket ts is the bucket's start."""
         check_range(start, end, step)
@@ -158,9 +152,7 @@ class VictoriaMetricsStore:
             target.update(zip(series["timestamps"], map(float, series["values"]), strict=True))
         stamps = sorted(qualities.keys() | values.keys())
         samples = tuple(
-            HistorySample(
-                ts / 1000.0, values.get(ts), QUALITY_BY_CODE.get(int(qualities.get(ts, 0)), Quality.BAD)
-            )
+            HistorySample(ts / 1000.0, values.get(ts), QUALITY_BY_CODE.get(int(qualities.get(ts, 0)), Quality.BAD))
             for ts in stamps[: self.max_samples]
         )
         return HistoryResult(

@@ -42,9 +42,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def write_fzk_site(folder: Path, ifc: Path = FZK_IFC) -> Path:
-    """A minimal site.yaml on FZK-Haus with two zones (no devices); returns its path."""
-    site = {
+def write_fzk_site(folder: Path, ifc: Path = FZK_IFC, devices: list[dict[str, object]] | None = None) -> Path:
+    """A minimal site.yaml on FZK-Haus with two zones and the given devices (none by default)."""
+    site: dict[str, object] = {
         "site": {"id": "fzk-test", "name": {"zh": "FZK 测试楼", "en": "FZK test house"}, "ifc": str(ifc)},
         "zones": [
             {
@@ -64,15 +64,20 @@ def write_fzk_site(folder: Path, ifc: Path = FZK_IFC) -> Path:
             {"id": "ground", "name": {"zh": "一层", "en": "Ground floor"}, "zones": ["office", "waiting"]},
         ],
     }
+    if devices:
+        site["devices"] = devices
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(site, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
-def make_runtime(site_path: Path, data_dir: Path, check_guids: bool = True) -> HallRuntime:
-    """A runtime for ``site_path``; ``check_guids=False`` skips reading the IFC (for broken-model tests)."""
+def make_runtime(
+    site_path: Path, data_dir: Path, check_guids: bool = True, poll_devices: bool = False
+) -> HallRuntime:
+    """A runtime for ``site_path``. ``check_guids=False`` skips reading the IFC (broken-model tests);
+    devices are not polled unless asked: tests publish on ``runtime.bus`` or start their own simulators."""
     site = load_site(site_path) if check_guids else load_site(site_path, guid_index=None)
-    return HallRuntime(site, site_path, data_dir)
+    return HallRuntime(site, site_path, data_dir, poll_devices=poll_devices)
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def mqtt_settings(mqtt_broker: tuple[str, int]) -> MqttSettings:
 GUID = "0123456789abcdefABCD_$"  # any 22 IFC base-64 characters
 
 
-def mqtt_point(point_id: str, kind: str, path: str, topic: str | None = None, **extra: object) -> dict[str, object]:
+def mqtt_point(point_id: str, kind: str, path: str, topic: str | None = None, **extra: Any) -> dict[str, object]:
     """A site.yaml point entry with an mqtt address."""
     address: dict[str, object] = {"type": "mqtt", "json_path": path}
     if topic is not None:

@@ -56,14 +56,16 @@ FULL_POINTS: list[tuple[dict[str, Any], Any]] = [
     (mb_point("dev.f32_lb", table="holding", offset=2, data_type="float32", word_order="little"), -0.5),
     (mb_point("dev.f32_bl", table="holding", offset=4, data_type="float32", byte_order="little"), 1234.5),
     (
-        mb_point("dev.f32_ll", table="holding", offset=6, data_type="float32", word_order="little",
-                 byte_order="little"),
+        mb_point(
+            "dev.f32_ll", table="holding", offset=6, data_type="float32", word_order="little", byte_order="little"
+        ),
         3.0e-5,
     ),  # fmt: skip
     (mb_point("dev.f64_bb", table="holding", offset=8, data_type="float64"), math.pi),
     (
-        mb_point("dev.f64_ll", table="holding", offset=12, data_type="float64", word_order="little",
-                 byte_order="little"),
+        mb_point(
+            "dev.f64_ll", table="holding", offset=12, data_type="float64", word_order="little", byte_order="little"
+        ),
         -1e300,
     ),  # fmt: skip
     (mb_point("dev.i32_lb", table="holding", offset=16, data_type="int32", word_order="little"), -70_000),
@@ -79,8 +81,7 @@ FULL_POINTS: list[tuple[dict[str, Any], Any]] = [
     (mb_point("dev.u16_bl", table="holding", offset=23, data_type="uint16", byte_order="little"), 0xABCD),
     (mb_point("dev.temp", table="input", offset=0, data_type="int16", scale=0.1, value_offset=-40.0), 21.3),
     (
-        mb_point("dev.counter", table="input", offset=1, data_type="uint32", word_order="little",
-                 byte_order="little"),
+        mb_point("dev.counter", table="input", offset=1, data_type="uint32", word_order="little", byte_order="little"),
         4_000_000_000,
     ),  # fmt: skip
     (mb_point("dev.delta", table="input", offset=3, data_type="int32"), -2_000_000_000),
@@ -232,8 +233,8 @@ async def test_exception_response_marks_only_that_block_bad(
         assert (reading.value is None) == (point_id in holding)
     assert driver.stats["exception_responses"] == 2
     assert [r.getMessage() for r in caplog.records] == [
-        "modbus device dev (127.0.0.1:%d unit 17): holding 0..23 answered exception 4 (DEVICE_FAILURE)"
-        % driver.connection.port
+        f"modbus device dev (127.0.0.1:{driver.connection.port} unit 17): "
+        "holding 0..23 answered exception 4 (DEVICE_FAILURE)"
     ]  # logged once, not on every poll
     sim.fail_with_exception(None)
     readings = by_id(await driver.read())

@@ -26,16 +26,14 @@ def update(point_id: str, value: float | bool | str | None, ts: float, quality: 
     return PointUpdate(point_id, value, quality, ts - 0.5, ts)
 
 
-async def fresh_subscriber(
-    settings: MqttSettings, done: Callable[[dict[str, object]], bool], timeout: float = DEADLINE_S
-) -> dict[str, object]:
+async def fresh_subscriber(settings: MqttSettings, done: Callable[[dict[str, object]], bool]) -> dict[str, object]:
     """What a client connecting now sees under halltwin/SITE/#: topic -> decoded payload (JSON or text).
     Returns as soon as ``done`` holds; on the deadline it returns what it has (the caller's assert shows it)."""
     seen: dict[str, object] = {}
     async with aiomqtt.Client(settings.host, settings.port, timeout=settings.timeout_s) as client:
         await client.subscribe(f"halltwin/{SITE}/#", qos=1)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(DEADLINE_S):
                 async for message in client.messages:
                     assert isinstance(message.payload, bytes)
                     text = message.payload.decode()

@@ -47,6 +47,7 @@ PANEL = mqtt_device(
     ],
     stale_after_s=0.3,
 )
+PANEL_TOPIC = "hall/demo-hall/env/panel"
 
 
 class Sink:
@@ -62,9 +63,9 @@ class Sink:
         return next((r for r in reversed(self.readings) if r.point_id == point_id), None)
 
 
-async def until(condition: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> None:
+async def until(condition: Callable[[], object], what: str) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + DEADLINE_S
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -135,7 +136,7 @@ async def test_points_go_stale_after_their_timeout(mqtt_settings: MqttSettings) 
     driver, simulator, sink = await connected_pair(PANEL, mqtt_settings, clock=clock)
     try:
         assert {r.quality for r in await driver.read()} == {Quality.UNAVAILABLE}  # nothing received yet
-        await simulator.publish_raw("hall/demo-hall/env/panel", b'{"humidity": 40, "sensors": [0, {"temperature": 21}]}')
+        await simulator.publish_raw(PANEL_TOPIC, b'{"humidity": 40, "sensors": [0, {"temperature": 21}]}')
         await until(lambda: sink.last("panel.humidity") is not None, "message")
         quality = {r.point_id: r.quality for r in await driver.read()}
         assert quality["panel.humidity"] == quality["panel.temperature"] == Quality.GOOD
@@ -147,7 +148,7 @@ async def test_points_go_stale_after_their_timeout(mqtt_settings: MqttSettings) 
         await clock.advance(0.7)
         assert {r.point_id: r.quality for r in await driver.read()}["panel.humidity"] == Quality.STALE
         sink.readings.clear()
-        await simulator.publish_raw("hall/demo-hall/env/panel", b'{"humidity": 42}')
+        await simulator.publish_raw(PANEL_TOPIC, b'{"humidity": 42}')
         await until(lambda: sink.readings, "fresh message")
         assert {r.point_id: r.quality for r in await driver.read()}["panel.humidity"] == Quality.GOOD
     finally:
@@ -155,6 +156,7 @@ async def test_points_go_stale_after_their_timeout(mqtt_settings: MqttSettings) 
         await driver.close()
 
 
+BAD, GOOD = Quality.BAD, Quality.GOOD
 BAD_INPUTS = [
     ("oversized", b'{"humidity": 40, "pad": "' + b"x" * 65_536 + b'"}', {"panel.humidity": Quality.BAD}),
     ("malformed_json", b'{"humidity": 4', {"panel.humidity": Quality.BAD}),
@@ -163,12 +165,12 @@ BAD_INPUTS = [
     ("not_object", b"[40, 50]", {"panel.humidity": Quality.BAD, "panel.fan": Quality.BAD}),
     ("not_object", b"40", {"panel.humidity": Quality.BAD}),
     ("missing_path", b'{"humidity": 40}', {"panel.humidity": Quality.GOOD, "panel.fan": Quality.BAD}),
-    ("wrong_type", b'{"humidity": "wet", "status": {"fan": 2}}', {"panel.humidity": Quality.BAD, "panel.fan": Quality.GOOD}),
+    ("wrong_type", b'{"humidity": "wet", "status": {"fan": 2}}', {"panel.humidity": BAD, "panel.fan": GOOD}),
     ("wrong_type", b'{"humidity": 40, "status": {"alarm": "yes"}}', {"panel.alarm": Quality.BAD}),
-    ("non_finite", b'{"humidity": NaN, "status": {"fan": 2}}', {"panel.humidity": Quality.BAD, "panel.fan": Quality.GOOD}),
+    ("non_finite", b'{"humidity": NaN, "status": {"fan": 2}}', {"panel.humidity": BAD, "panel.fan": GOOD}),
     ("non_finite", b'{"humidity": -Infinity}', {"panel.humidity": Quality.BAD}),
     ("non_finite", b'{"humidity": 1e999}', {"panel.humidity": Quality.BAD}),
-    ("out_of_range", b'{"humidity": 40, "status": {"fan": 7}}', {"panel.fan": Quality.BAD, "panel.humidity": Quality.GOOD}),
+    ("out_of_range", b'{"humidity": 40, "status": {"fan": 7}}', {"panel.fan": BAD, "panel.humidity": GOOD}),
     ("bad_timestamp", b'{"humidity": 40, "ts": "yesterday"}', {"panel.humidity": Quality.GOOD}),
 ]  # fmt: skip
 
@@ -194,7 +196,8 @@ async def test_bad_payloads_are_counted_logged_once_and_marked_bad(
             logged = [r for r in caplog.records if f"further {kind} errors" in r.getMessage()]
             assert len(logged) == 1, kind
         sink.readings.clear()
-        await simulator.publish_raw(topic, b'{"humidity": 45, "status": {"fan": 2, "alarm": false}, "sensors": [1, {"temperature": 20}]}')
+        good = {"humidity": 45, "status": {"fan": 2, "alarm": False}, "sensors": [1, {"temperature": 20}]}
+        await simulator.publish_raw(topic, json.dumps(good).encode())
         await until(lambda: len(sink.readings) == 4, "good message after the bad ones")
         assert {r.quality for r in await driver.read()} == {Quality.GOOD}
     finally:
@@ -217,7 +220,7 @@ async def test_recovers_by_itself_after_broker_restart(
             await driver.read()
         simulator.set_value("queue.domain.waiting", 9)  # changes while the broker is down
         await mqtt_launcher.start()  # same port
-        await until(lambda: (r := sink.last("queue.domain.waiting")) is not None and r.value == 9, "value after restart")
+        await until(lambda: (r := sink.last("queue.domain.waiting")) is not None and r.value == 9, "new value")
         assert {r.point_id: r.value for r in await driver.read()}["queue.domain.waiting"] == 9
         assert driver.link.generation == 2
     finally:
@@ -226,7 +229,9 @@ async def test_recovers_by_itself_after_broker_restart(
 
 
 async def test_devices_share_one_connection(mqtt_settings: MqttSettings) -> None:
-    other = mqtt_device("th-2", "temp_humidity", "hall/demo-hall/env/th-2", [mqtt_point("th-2.t", "analog", "temperature")])
+    other = mqtt_device(
+        "th-2", "temp_humidity", "hall/demo-hall/env/th-2", [mqtt_point("th-2.t", "analog", "temperature")]
+    )
     link = SharedMqttClient(mqtt_settings, name="gateway")
     queue_driver, other_driver = MqttDriver(QUEUE, link), MqttDriver(other, link)
     queue_sink, other_sink = Sink(), Sink()

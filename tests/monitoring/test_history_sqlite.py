@@ -59,6 +59,19 @@ async def test_round_trip_keeps_values_types_and_quality(tmp_path: Path) -> None
         assert [(s.value, s.quality) for s in text.samples] == [("A023", Quality.GOOD)]
         # The range is inclusive at both ends and millisecond exact.
         assert [s.ts for s in (await store.query("pm.voltage", T0 + 2, T0 + 3)).samples] == [T0 + 2, T0 + 3]
+        # A step under a minute still returns raw samples.
+        assert len((await store.query("pm.voltage", T0, T0 + 10, step=10)).samples) == 5
+    finally:
+        await store.close()
+
+
+async def test_raw_results_stop_at_max_samples(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "history.db", max_samples=3)
+    try:
+        await store.append([update("p", float(i), T0 + i) for i in range(5)])
+        result = await store.query("p", T0, T0 + 10)
+        assert ([s.value for s in result.samples], result.truncated) == ([0.0, 1.0, 2.0], True)
+        assert not (await store.query("p", T0, T0 + 1)).truncated
     finally:
         await store.close()
 

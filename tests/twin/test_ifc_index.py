@@ -19,6 +19,7 @@ from shapely.geometry import Point, Polygon
 
 from tests.peers import SHARED
 from twin.bim import Door, IfcIndex, IfcLoadError
+from twin.bim.ifc_index import IndexRecord
 
 # storeys / spaces / doors / stairs, from /work/shared/ifc/README.md
 SHARED_MODELS = {
@@ -123,7 +124,8 @@ def test_stairs_join_the_storeys_they_climb(indexes: dict[str, IfcIndex]) -> Non
 
 def test_lookups_by_guid_and_position(indexes: dict[str, IfcIndex]) -> None:
     for index in indexes.values():
-        for record in (*index.storeys, *index.spaces, *index.doors, *index.stairs, *index.devices):
+        records: list[IndexRecord] = [*index.storeys, *index.spaces, *index.doors, *index.stairs, *index.devices]
+        for record in records:
             assert index.by_guid(record.guid) is record
         for space in index.spaces:
             inside = Polygon(space.footprint).representative_point()
@@ -136,7 +138,9 @@ def test_lookups_by_guid_and_position(indexes: dict[str, IfcIndex]) -> None:
 def test_devices_have_class_storey_and_space(indexes: dict[str, IfcIndex]) -> None:
     duplex = indexes["Duplex_A_20110907.ifc"]
     source = ifcopenshell.open(str(SHARED / "ifc" / "Duplex_A_20110907.ifc"))
-    furniture = {e.GlobalId: e for e in source.by_type("IfcFurnishingElement")}
+    furniture: dict[str, ifcopenshell.entity_instance] = {
+        e.GlobalId: e for e in source.by_type("IfcFurnishingElement")  # type: ignore[misc]
+    }
     assert {d.guid for d in duplex.devices} == set(furniture)
     for device in duplex.devices:
         assert device.ifc_class == "IfcFurnishingElement" and device.storey is not None
@@ -202,9 +206,10 @@ def millimetre_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     door.OverallWidth = 900.0
     stair = ifcopenshell.api.root.create_entity(model, ifc_class="IfcStair", name="stair")
     _box(model, body, stair, [(8.0, 0.5), (9.0, 0.5), (9.0, 3.5), (8.0, 3.5)], 3.4, _at(0, 0, 0))
-    placed = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSensor", name="smoke A", predefined_type="SMOKESENSOR")
+    sensor = {"ifc_class": "IfcSensor", "predefined_type": "SMOKESENSOR"}
+    placed = ifcopenshell.api.root.create_entity(model, name="smoke A", **sensor)
     _box(model, body, placed, [(0.0, 0.0), (0.1, 0.0), (0.1, 0.1), (0.0, 0.1)], 0.05, _at(2.0, 2.0, 2.9))
-    held = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSensor", name="smoke B", predefined_type="SMOKESENSOR")
+    held = ifcopenshell.api.root.create_entity(model, name="smoke B", **sensor)
     _box(model, body, held, [(0.0, 0.0), (0.1, 0.0), (0.1, 0.1), (0.0, 0.1)], 0.05, _at(4.0, 2.0, 2.9))
     ifcopenshell.api.spatial.assign_container(model, products=[door, stair, placed], relating_structure=storeys[0])
     # Contained in room B although its placement lies in room A: the model's own relation wins.
@@ -229,24 +234,54 @@ def test_a_millimetre_model_without_space_boundaries(millimetre_model: Path) -> 
     assert [index.storey(g).name for g in stair.storeys] == ["ground", "upper"]  # type: ignore[union-attr]
     sensors = {d.name: d for d in index.devices}
     assert sensors["smoke A"].space == rooms["A"].guid and sensors["smoke A"].predefined_type == "SMOKESENSOR"
-    assert sensors["smoke A"].position == pytest.approx((2.0, 2.0, 2.9))
+    assert sensors["smoke A"].position == pytest.approx((2.05, 2.05, 2.925))  # centre of its 10 x 10 x 5 cm box
     assert sensors["smoke B"].space == rooms["B"].guid and sensors["smoke B"].storey == index.storeys[0].guid
     assert index.space_at(7.0, 1.0, index.storeys[0].guid) == rooms["B"]
     assert index.space_at(7.0, 1.0, index.storeys[1].guid) == rooms["C"]
     assert index.space_at(5.1, 1.0, index.storeys[0].guid) is None  # inside the wall between A and B
 
 
-def test_demo_hall_matches_its_generator() -> None:
+def _strip_space_boundaries(source: Path, target: Path) -> Path:
+    model = ifcopenshell.open(str(source))
+    for relation in model.by_type("IfcRelSpaceBoundary"):
+        model.remove(relation)
+    model.write(str(target))
+    return target
+
+
+def _assert_geometry_agrees_with_boundaries(source: Path, tmp_path: Path) -> None:
+    """With IfcRelSpaceBoundary removed, the plan geometry alone must find the same rooms for every door."""
+    with_relations = IfcIndex.load(source)
+    without = IfcIndex.load(_strip_space_boundaries(source, tmp_path / f"bare-{source.name}"))
+    assert {d.spaces_source for d in with_relations.doors} == {"boundary"}
+    assert {d.spaces_source for d in without.doors} == {"geometry"}
+    derived = {d.guid: (set(d.spaces), d.is_exit) for d in without.doors}
+    assert {d.guid: (set(d.spaces), d.is_exit) for d in with_relations.doors} == derived
+
+
+@pytest.mark.parametrize("name", ["AC20-FZK-Haus.ifc", "Duplex_A_20110907.ifc"])
+def test_geometry_agrees_with_space_boundaries(shared_dir: Path, tmp_path: Path, name: str) -> None:
+    _assert_geometry_agrees_with_boundaries(shared_dir / "ifc" / name, tmp_path)
+
+
+def test_demo_hall_matches_its_generator(tmp_path: Path) -> None:
     demo_hall = pytest.importorskip("bim_models.demo_hall")
-    index = IfcIndex.load(demo_hall.ensure_demo_hall())
-    for key, expected in demo_hall.EXPECTED.items():
-        records = getattr(index, key, None)
-        if isinstance(records, tuple):
-            assert len(records) == expected, key
+    source = demo_hall.ensure_demo_hall()
+    index = IfcIndex.load(source)
+    expected = demo_hall.EXPECTED
+    assert len(index.storeys) == expected["storeys"] and len(index.spaces) == expected["spaces"]
+    assert len(index.doors) == expected["doors"] and len(index.stairs) == expected["stairs"]
+    for key in ("ramps", "elevators"):
+        if key in expected:
+            assert len(getattr(index, key)) == expected[key], key
+    if "exits" in expected:
+        assert sum(d.is_exit for d in index.doors) == expected["exits"]
     for door in index.doors:
         assert 1 <= len(door.spaces) <= 2, door
-    assert len(index.stairs) == demo_hall.EXPECTED["stairs"]
-    assert all(len(s.storeys) >= 2 for s in index.stairs)
+    assert all(len(s.storeys) >= 2 for s in index.stairs + index.elevators)
+    # Every device stands in a room of its storey.
+    assert all(d.storey is not None and d.space is not None for d in index.devices)
+    _assert_geometry_agrees_with_boundaries(source, tmp_path)
 
 
 @pytest.mark.parametrize(

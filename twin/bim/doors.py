@@ -11,6 +11,7 @@ import numpy as np
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from twin.bim.entities import SpacesSource
 from twin.bim.geometry import MeshShape, plan_rectangle
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def join_spaces(
     storey: str | None,
     related: list[str],
     spaces: Sequence[SpaceOutline],
-) -> tuple[tuple[str, ...], str]:
+) -> tuple[tuple[str, ...], SpacesSource]:
     """The one or two spaces a door joins and how they were found (``boundary``, ``geometry`` or ``none``)."""
     by_guid = {s.guid: s for s in spaces}
     related = [guid for guid in related if guid in by_guid]

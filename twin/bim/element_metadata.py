@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ifcopenshell
@@ -87,7 +88,7 @@ def element_document(
         })
     return {
         "schema": SCHEMA,
-        "source": index.source,
+        "source": Path(index.source).name,
         "up_axis": up_axis(node_matrix),
         "storeys": [{"guid": s.guid, "name": s.name, "elevation": s.elevation} for s in index.storeys],
         "spaces": [

@@ -7,6 +7,7 @@ from typing import Literal
 
 Point3 = tuple[float, float, float]
 Ring = tuple[tuple[float, float], ...]
+SpacesSource = Literal["boundary", "geometry", "none"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Door:
     storey: str | None
     spaces: tuple[str, ...]
     is_exit: bool
-    spaces_source: Literal["boundary", "geometry", "none"]
+    spaces_source: SpacesSource
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,6 @@ class Device:
     ifc_class: str
     predefined_type: str | None
     name: str
-    position: Point3  # origin of its placement (the insertion point), world metres
+    position: Point3  # centre of its body's bounding box (its placement origin if it has no body)
     storey: str | None
     space: str | None

@@ -6,7 +6,7 @@ Plain blocking functions: callers on an event loop run them in a worker thread (
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import ifcopenshell
@@ -70,18 +70,18 @@ def mesh_from_shape(shape: object) -> MeshShape | None:
 def iterate_shapes(
     model: ifcopenshell.file,
     settings: ifcopenshell.geom.settings,
-    include: list[ifcopenshell.entity_instance] | None = None,
-    exclude: list[ifcopenshell.entity_instance] | None = None,
+    include: Sequence[ifcopenshell.entity_instance] | None = None,
+    exclude: Sequence[ifcopenshell.entity_instance] | None = None,
 ) -> Iterator[object]:
     """Yield the iterator's triangulation elements one by one (one process: faster than two on 2 cores)."""
     if include is not None and not include:
         return
-    kwargs: dict[str, list[ifcopenshell.entity_instance]] = {}
     if include is not None:
-        kwargs["include"] = include
+        iterator = ifcopenshell.geom.iterator(settings, model, 1, include=list(include))
     elif exclude:
-        kwargs["exclude"] = exclude
-    iterator = ifcopenshell.geom.iterator(settings, model, 1, **kwargs)
+        iterator = ifcopenshell.geom.iterator(settings, model, 1, exclude=list(exclude))
+    else:
+        iterator = ifcopenshell.geom.iterator(settings, model, 1)
     if not iterator.initialize():
         return  # nothing tessellates: the caller decides whether that is an error
     while True:

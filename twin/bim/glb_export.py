@@ -131,9 +131,11 @@ def convert(ifc_path: str | Path, glb_path: str | Path, progress: bool = True) -
         # Metadata first: a reader that sees the new GLB always finds matching metadata beside it.
         os.replace(tmp_json, elements_target)
         os.replace(tmp_glb, target)
-    except BaseException:
+    except BaseException as exc:
         for leftover in (tmp_glb, tmp_json):
             leftover.unlink(missing_ok=True)
+        if isinstance(exc, RuntimeError):  # ifcopenshell's geometry kernel rejected the file's content
+            raise IfcLoadError(source, f"geometry conversion failed: {exc}") from exc
         raise
     seconds = time.perf_counter() - started
     log.info("converted %s -> %s (%d elements, %.1f s)", source, target, len(exported), seconds)

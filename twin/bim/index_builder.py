@@ -56,7 +56,7 @@ def storey_elevations(opened: OpenedIfc) -> list[Storey]:
         placed.append(None if matrix is None else float(matrix[2, 3]))
     declared = [None if s.Elevation is None else float(s.Elevation) * opened.unit_scale for s in storeys]
     # Some exporters place every storey at the building origin and only fill in Elevation: add it then.
-    flat_placements = len({p for p in placed if p is not None}) <= 1 and len({d for d in declared}) > 1
+    flat_placements = len({p for p in placed if p is not None}) <= 1 and len(set(declared)) > 1
     records = []
     for storey, z, elevation in zip(storeys, placed, declared, strict=True):
         if z is None:
@@ -143,7 +143,7 @@ def build_doors(
             storey=storey,
             spaces=spaces,
             is_exit=len(spaces) == 1 or fire_exit or external,
-            spaces_source=source,  # type: ignore[arg-type]
+            spaces_source=source,
         ))
     return doors
 
@@ -160,7 +160,8 @@ def connector_groups(model: ifcopenshell.file) -> dict[str, list[ConnectorGroup]
         groups[kind].extend(ConnectorGroup(p, ()) for p in model.by_type(part_class) if p.id() not in claimed)
     for element in model.by_type("IfcTransportElement"):
         if predefined_type(element) == "ELEVATOR":
-            groups["elevators"].append(ConnectorGroup(element, tuple(ifcopenshell.util.element.get_decomposition(element))))
+            parts = tuple(ifcopenshell.util.element.get_decomposition(element))
+            groups["elevators"].append(ConnectorGroup(element, parts))
     return groups
 
 
@@ -213,14 +214,17 @@ def build_devices(
     space_at: Callable[[float, float, str | None], Space | None],
     meshes: Mapping[str, MeshShape],
 ) -> list[Device]:
-    """Devices at their placement origin, with storey and space (containment first, else plan position)."""
+    """Devices at the centre of their body (else their placement), with storey and space (containment first,
+    else the footprint under them)."""
     devices: list[Device] = []
     for element in device_elements(opened.file):
         matrix = world_matrix(element, opened.unit_scale)
-        if matrix is not None:
-            position: Point3 = (float(matrix[0, 3]), float(matrix[1, 3]), float(matrix[2, 3]))
-        elif element.GlobalId in meshes:
-            position = meshes[element.GlobalId].centre
+        if element.GlobalId in meshes:
+            # The body, not the placement: some exporters leave every placement at the origin and put the
+            # geometry in absolute coordinates; the body is also where the viewer draws the device.
+            position: Point3 = meshes[element.GlobalId].centre
+        elif matrix is not None:
+            position = (float(matrix[0, 3]), float(matrix[1, 3]), float(matrix[2, 3]))
         else:
             log.warning("%s: device %s has no placement; skipped", opened.path, element.GlobalId)
             continue
@@ -243,9 +247,10 @@ def build_devices(
 
 
 def index_elements(model: ifcopenshell.file) -> Iterable[ifcopenshell.entity_instance]:
-    """Every element whose geometry the index needs: spaces, doors and all parts of stairs/ramps/lifts."""
+    """Every element whose geometry the index needs: spaces, doors, devices, all parts of stairs/ramps/lifts."""
     yield from model.by_type("IfcSpace")
     yield from model.by_type("IfcDoor")
+    yield from device_elements(model)
     for groups in connector_groups(model).values():
         for group in groups:
             yield group.element

@@ -12,6 +12,7 @@ import { Stage } from './scene.js';
 
 const CLICK_SLOP_PX = 5; // a pointer that moved further was orbiting, not clicking
 const BLINK_MS = 600;
+const SELECTION_COLOUR = 0x1565c0;
 const CONVERTING_HINT_MS = 1500;
 
 const hallTwin = { ready: false, state: 'loading', error: null };
@@ -94,10 +95,20 @@ async function main() {
   langButton.addEventListener('click', () => i18n.load(i18n.next()));
   storeySelect.addEventListener('change', () => {
     model.setStorey(storeySelect.value);
-    if (panel.guid && !model.isVisible(panel.guid)) panel.hide();
+    if (panel.guid && !model.isVisible(panel.guid)) { panel.hide(); select(null); }
     stage.requestRender();
   });
-  document.getElementById('info-close').addEventListener('click', () => panel.hide());
+  // The selected element is outlined by its bounding box, so the panel and the building point at one thing.
+  const selection = new THREE.BoxHelper(undefined, SELECTION_COLOUR);
+  selection.visible = false;
+  stage.scene.add(selection);
+  const select = (guid) => {
+    const node = guid ? model.nodes.get(guid) : null;
+    selection.visible = Boolean(node);
+    if (node) selection.setFromObject(node);
+    stage.requestRender();
+  };
+  document.getElementById('info-close').addEventListener('click', () => { panel.hide(); select(null); });
 
   const canvas = stage.renderer.domElement;
   let down = null;
@@ -108,6 +119,7 @@ async function main() {
     const guid = picker.pickAt(event.clientX, event.clientY);
     if (guid) panel.show(guid, { model, live });
     else panel.hide();
+    select(guid);
   });
 
   // Live colouring: the worst state of each element's points; alarms blink.

@@ -77,6 +77,9 @@ export class HallModel {
           object.material = Array.isArray(object.material)
             ? object.material.map((m) => m.clone()) : object.material.clone();
           object.userData.baseColours = materialsOf(object).map((m) => m.color.clone());
+          if (!object.geometry.attributes.normal) {
+            for (const m of materialsOf(object)) m.flatShading = true; // no normals in the file: face normals
+          }
         }
         if (info.isSpace) object.renderOrder = 1; // after opaque geometry, so rooms tint what is inside
       });

@@ -65,6 +65,7 @@ export function architectureMaterial(style) {
     opacity: style.opacity ?? 1,
     depthWrite: !transparent,
     side: THREE.DoubleSide,
+    flatShading: true, // IFC exports carry no normals; buildings are planar, so face normals are right
   });
 }
 
@@ -77,6 +78,12 @@ export function spaceMaterial(colour) {
     opacity: 0.35,
     depthWrite: false,
     side: THREE.DoubleSide,
+    flatShading: true,
+    // A room's faces lie on its walls and floor: pushed back a little, the solid surface wins the depth test
+    // instead of flickering stripes.
+    polygonOffset: true,
+    polygonOffsetFactor: 1,
+    polygonOffsetUnits: 4,
   });
 }
 

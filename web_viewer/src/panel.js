@@ -31,12 +31,16 @@ export class InfoPanel {
     const rows = [];
     const ifcLabel = this.i18n.has(`ifc.${info.ifcClass}`) ? `${t(`ifc.${info.ifcClass}`)} · ${info.ifcClass}` : info.ifcClass;
     rows.push(['panel.class', ifcLabel]);
-    const space = info.space ? model.info.get(info.space) : null;
+    const space = info.space && !info.isSpace ? model.info.get(info.space) : null;
     if (space) rows.push(['panel.room', roomLabel(space)]);
     const storey = info.storey ? model.storeyByGuid.get(info.storey) : null;
     rows.push(['panel.storey', storey ? storey.name : t('panel.none')]);
     const zone = model.zoneBySpace.get(info.isSpace ? info.guid : info.space);
-    if (zone) rows.push(['panel.zone', `${this.i18n.name(zone.name)} · ${t(`zone_type.${zone.zone_type}`)}`]);
+    if (zone) {
+      const zoneName = this.i18n.name(zone.name);
+      const zoneType = t(`zone_type.${zone.zone_type}`);
+      rows.push(['panel.zone', zoneName === zoneType ? zoneName : `${zoneName} · ${zoneType}`]);
+    }
     rows.push(['panel.guid', info.guid]);
 
     const title = el('h2', { 'data-testid': 'info-name' }, info.isSpace ? roomLabel(info) : (info.name || t('panel.unnamed')));

@@ -75,7 +75,7 @@ export class Stage {
     const fov = THREE.MathUtils.degToRad(this.camera.fov);
     const fitHeight = radius / Math.sin(fov / 2);
     const fitWidth = radius / Math.sin(Math.atan(Math.tan(fov / 2) * this.camera.aspect));
-    const distance = Math.max(fitHeight, fitWidth) * 0.82;
+    const distance = Math.max(fitHeight, fitWidth) * 1.05;
     const direction = new THREE.Vector3(0.75, 0.85, 1).normalize();
     this.camera.position.copy(sphere.center).addScaledVector(direction, distance);
     this.camera.near = Math.max(0.05, distance / 500);

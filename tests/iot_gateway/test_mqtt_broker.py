@@ -1,0 +1,62 @@
+"""The broker launcher: mosquitto by PID on a random port, restart on the same port, clear start errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from iot_gateway.broker import BrokerKind, BrokerStartError, MqttBrokerLauncher
+
+
+async def _round_trip(port: int) -> bytes:
+    async with aiomqtt.Client("127.0.0.1", port, timeout=3) as client:
+        await client.subscribe("t", qos=1)
+        await client.publish("t", b"ping", qos=1)
+        async for message in client.messages:
+            assert isinstance(message.payload, bytes)
+            return message.payload
+    raise AssertionError("no message")
+
+
+async def test_stop_start_same_port_and_kill(tmp_path: Path) -> None:
+    launcher = MqttBrokerLauncher(workdir=tmp_path)
+    await launcher.start()
+    try:
+        assert launcher.kind == "mosquitto" and launcher.port != 1883
+        first_pid = launcher.pid
+        assert first_pid is not None
+        config = (tmp_path / "mosquitto.conf").read_text()
+        assert f"listener {launcher.port} 127.0.0.1" in config and "allow_anonymous true" in config
+        assert await _round_trip(launcher.port) == b"ping"
+        await launcher.stop()
+        with pytest.raises(ProcessLookupError):
+            os.kill(first_pid, 0)  # gone
+        await launcher.start()
+        assert launcher.pid != first_pid
+        assert await _round_trip(launcher.port) == b"ping"
+        await launcher.kill()
+        assert not launcher.running
+    finally:
+        await launcher.stop()
+
+
+async def test_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        kinds: tuple[BrokerKind, ...] = ("mosquitto", "amqtt")
+        for kind in kinds:
+            launcher = MqttBrokerLauncher(port=port, kind=kind)
+            with pytest.raises(BrokerStartError, match=f"127.0.0.1:{port} is already in use"):
+                await launcher.start()
+            assert not launcher.running
+
+
+def test_extra_config_needs_mosquitto() -> None:
+    with pytest.raises(BrokerStartError, match="extra_config needs mosquitto"):
+        MqttBrokerLauncher(kind="amqtt", extra_config=["allow_anonymous false"])
