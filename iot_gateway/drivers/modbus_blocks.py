@@ -60,18 +60,17 @@ class Block:
         object.__setattr__(self, "pack_big", struct.Struct(f">{self.count}H"))
         object.__setattr__(self, "pack_swapped", struct.Struct(f"<{self.count}H"))
         views: list[BlockView] = []
-        others: list[PlannedPoint] = [] if not self.is_bits else list(self.points)
-        for swapped in (False, True):
-            chosen = [
-                p for p in self.points
-                if not self.is_bits and p.codec.block_struct is not None and p.codec.swap_bytes == swapped
-            ]  # fmt: skip
-            if chosen:
-                view, rest = _view(chosen, self.count, swapped)
-                views.append(view)
-                others.extend(rest)
+        in_views: set[str] = set()
+        if not self.is_bits:
+            for swapped in (False, True):
+                chosen = [p for p in self.points if p.codec.block_struct is not None and p.codec.swap_bytes == swapped]
+                if chosen:
+                    view = _view(chosen, self.count, swapped)
+                    views.append(view)
+                    in_views.update(planned.point_id for planned, _ in view.members)
         object.__setattr__(self, "views", tuple(views))
-        object.__setattr__(self, "others", tuple(p for p in self.points if p in others and not self.is_bits))
+        others = () if self.is_bits else tuple(p for p in self.points if p.point_id not in in_views)
+        object.__setattr__(self, "others", others)
 
     @property
     def is_bits(self) -> bool:
@@ -81,14 +80,13 @@ class Block:
         return f"{self.table} {self.start}..{self.start + self.count - 1}"
 
 
-def _view(points: list[PlannedPoint], count: int, swapped: bool) -> tuple[BlockView, list[PlannedPoint]]:
-    """One struct over the block's bytes with a field per distinct value; points overlapping a field
-    differently are returned to be decoded on their own."""
+def _view(points: list[PlannedPoint], count: int, swapped: bool) -> BlockView:
+    """One struct over the block's bytes with a field per distinct value; a point overlapping a field
+    differently is left out (the block decodes it on its own)."""
     fmt = ">"
     position = 0  # registers covered by the format so far
     fields: list[tuple[int, str]] = []
     members: list[tuple[PlannedPoint, int]] = []
-    rest: list[PlannedPoint] = []
     for planned in sorted(points, key=lambda p: p.index):
         unpacker = planned.codec.block_struct
         assert unpacker is not None
@@ -97,7 +95,6 @@ def _view(points: list[PlannedPoint], count: int, swapped: bool) -> tuple[BlockV
             members.append((planned, len(fields) - 1))  # bit fields of one register share its field
             continue
         if planned.index < position:
-            rest.append(planned)
             continue
         if planned.index > position:
             fmt += f"{2 * (planned.index - position)}x"
@@ -107,7 +104,7 @@ def _view(points: list[PlannedPoint], count: int, swapped: bool) -> tuple[BlockV
         position = planned.index + planned.codec.width
     if position < count:
         fmt += f"{2 * (count - position)}x"
-    return BlockView(swapped, struct.Struct(fmt), tuple(members)), rest
+    return BlockView(swapped, struct.Struct(fmt), tuple(members))
 
 
 def span_limit(table: ModbusTable, max_block: int) -> int:

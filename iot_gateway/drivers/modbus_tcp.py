@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from math import isfinite
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from math import isfinite
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient

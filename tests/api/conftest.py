@@ -17,6 +17,12 @@ def fzk_site(tmp_path: Path) -> Path:
     return write_fzk_site(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A conversion cache shared by the tests of one run: each IFC is converted once, not once per test."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[object]:
     """A headless Chromium (playwright async API) with software WebGL. Playwright gives every launch a fresh

@@ -72,12 +72,20 @@ def write_fzk_site(folder: Path, ifc: Path = FZK_IFC, devices: list[dict[str, ob
 
 
 def make_runtime(
-    site_path: Path, data_dir: Path, check_guids: bool = True, poll_devices: bool = False
+    site_path: Path,
+    data_dir: Path,
+    check_guids: bool = True,
+    poll_devices: bool = False,
+    cache_dir: Path | None = None,
 ) -> HallRuntime:
     """A runtime for ``site_path``. ``check_guids=False`` skips reading the IFC (broken-model tests);
-    devices are not polled unless asked: tests publish on ``runtime.bus`` or start their own simulators."""
+    devices are not polled unless asked: tests publish on ``runtime.bus`` or start their own simulators.
+    ``cache_dir`` lets tests share converted models (the cache is keyed by the IFC's content)."""
     site = load_site(site_path) if check_guids else load_site(site_path, guid_index=None)
-    return HallRuntime(site, site_path, data_dir, poll_devices=poll_devices)
+    runtime = HallRuntime(site, site_path, data_dir, poll_devices=poll_devices)
+    if cache_dir is not None:
+        runtime.cache_dir = cache_dir
+    return runtime
 
 
 @contextlib.asynccontextmanager

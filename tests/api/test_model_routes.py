@@ -27,8 +27,10 @@ def glb_nodes(body: bytes) -> list[dict[str, object]]:
     return nodes
 
 
-async def test_model_and_elements_describe_the_same_building(fzk_site: Path, tmp_path: Path) -> None:
-    runtime = make_runtime(fzk_site, tmp_path / "data")
+async def test_model_and_elements_describe_the_same_building(
+    fzk_site: Path, tmp_path: Path, model_cache: Path
+) -> None:
+    runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         model = await client.get("/api/model")
         elements = await client.get("/api/model/elements")
@@ -58,8 +60,8 @@ async def test_model_and_elements_describe_the_same_building(fzk_site: Path, tmp
     assert FZK_OFFICE_SPACE in node_names
 
 
-async def test_unchanged_model_answers_304_to_its_etag(fzk_site: Path, tmp_path: Path) -> None:
-    runtime = make_runtime(fzk_site, tmp_path / "data")
+async def test_unchanged_model_answers_304_to_its_etag(fzk_site: Path, tmp_path: Path, model_cache: Path) -> None:
+    runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         for path in ("/api/model", "/api/model/elements"):
             first = await client.get(path)
@@ -129,8 +131,8 @@ async def test_a_missing_ifc_gets_503_naming_the_file(tmp_path: Path) -> None:
         assert (await client.get("/api/model")).status_code == 200
 
 
-async def test_zones_lists_the_site_zones_and_pa_zones(fzk_site: Path, tmp_path: Path) -> None:
-    runtime = make_runtime(fzk_site, tmp_path / "data")
+async def test_zones_lists_the_site_zones_and_pa_zones(fzk_site: Path, tmp_path: Path, model_cache: Path) -> None:
+    runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         response = await client.get("/api/zones")
     assert response.status_code == 200
@@ -147,8 +149,10 @@ async def test_zones_lists_the_site_zones_and_pa_zones(fzk_site: Path, tmp_path:
     ]
 
 
-async def test_viewer_and_three_are_served_but_not_the_npm_tooling(fzk_site: Path, tmp_path: Path) -> None:
-    runtime = make_runtime(fzk_site, tmp_path / "data")
+async def test_viewer_and_three_are_served_but_not_the_npm_tooling(
+    fzk_site: Path, tmp_path: Path, model_cache: Path
+) -> None:
+    runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         index = await client.get("/")
         assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
