@@ -4,6 +4,8 @@ The simulator runs in its own process so the server does not share the client's 
 read the same 12 holding registers (a power meter's six values) for a fixed count; rounds alternate between the
 two in short pairs so drift in machine load hits both alike; the figure is the median of the per-pair ratios.
 Client CPU time per read is printed too: it is what the driver adds, whatever the load on the machine.
+Two scenarios: values that hold still (the driver skips decoding an unchanged block) and values that change on
+every read (the driver decodes every time).
 """
 
 from __future__ import annotations
@@ -33,10 +35,17 @@ from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
 from twin.site.model import Device
 
 async def main():
-    device = Device.model_validate(json.loads(sys.argv[1]))
+    device, changing = Device.model_validate(json.loads(sys.argv[1])), sys.argv[2] == "changing"
     async with ModbusDeviceSimulator(device) as sim:
-        for i, point in enumerate(device.points):
-            sim.set_value(point.id, 100.0 + i)
+        reads = 0
+        def drift(_table):
+            nonlocal reads
+            reads += 1
+            for i, point in enumerate(device.points):
+                sim.set_value(point.id, 100.0 + i + (reads % 1000) / 10)
+        drift("holding")
+        if changing:
+            sim.on_read = drift  # every value changes on every read
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the bench closes stdin
 
@@ -117,11 +126,11 @@ async def _measure(device: Device) -> tuple[list[Round], list[Round], list[Any]]
     return raw, ours, last
 
 
-def main() -> None:
+def _run(scenario: str) -> None:
     port = _free_port()
     device = power_meter(port)
     server = subprocess.Popen(
-        [sys.executable, "-c", _SERVER, device.model_dump_json()],
+        [sys.executable, "-c", _SERVER, device.model_dump_json(), scenario],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )  # fmt: skip
@@ -139,17 +148,21 @@ def main() -> None:
             server.kill()
             server.wait()
     ratio = statistics.median(o[0] / r[0] for o, r in zip(ours, raw, strict=True))
-    print(f"power meter, 12 holding registers, {ROUNDS} alternating rounds of {READS_PER_ROUND} reads each")
+    print(f"\nvalues {scenario}: {ROUNDS} alternating rounds of {READS_PER_ROUND} reads each")
     for name, rounds in (("raw pymodbus loop", raw), ("ModbusTcpDriver", ours)):
         rate = statistics.median(r[0] for r in rounds)
         cpu = statistics.median(r[1] for r in rounds)
-        print(
-            f"{name:18}: {rate:7.0f} reads/s median ({min(r[0] for r in rounds):.0f}-"
-            f"{max(r[0] for r in rounds):.0f}), client CPU {cpu:5.1f} us/read"
-        )
-    print(f"ratio driver/raw  : {ratio:7.3f} (median of paired rounds; goal >= 0.9)")
+        low, high = min(r[0] for r in rounds), max(r[0] for r in rounds)
+        print(f"  {name:18}: {rate:6.0f} reads/s median ({low:.0f}-{high:.0f}), client CPU {cpu:5.1f} us/read")
+    print(f"  ratio driver/raw  : {ratio:6.3f} (median of paired rounds; goal >= 0.9)")
     values = ", ".join(f"{reading.point_id}={reading.value}" for reading in last)
-    print(f"last read: {values}")
+    print(f"  last read: {values}")
+
+
+def main() -> None:
+    print("power meter: 6 values in 12 holding registers, one request per read; simulator in its own process")
+    _run("static")  # as most registers of a hall's devices are between two polls
+    _run("changing")  # every value changes on every read: the driver decodes every time
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bim_models.devices import DEVICE_BY_KEY, PA_ZONES, elements_of
+from bim_models.ids import stable_guid
 from bim_models.layout import DOORS
 from bim_models.yaml_style import Flow, names
 
@@ -89,8 +90,7 @@ def security_points() -> list[Point]:
 
 
 def door_guid(door_key: str) -> str:
-    from bim_models.ids import stable_guid
-
+    """The GlobalId of a door (the same key building.py gives the IfcDoor)."""
     return stable_guid(f"door:{door_key}")
 
 

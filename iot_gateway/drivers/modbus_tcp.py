@@ -18,7 +18,6 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from math import isfinite
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -26,7 +25,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
-from iot_gateway.drivers.modbus_blocks import Block, plan_blocks
+from iot_gateway.drivers.modbus_blocks import Block, Decoded, plan_blocks
 from iot_gateway.drivers.modbus_codec import EncodeError, PointCodec
 from twin.clock import Clock, SystemClock
 from twin.points import Quality, Reading, Value
@@ -80,6 +79,9 @@ class ModbusTcpDriver:
         self._link_state = "new"  # new | up | down: logged on change only
         self._in_flight = False  # a request is waiting for its answer
         self._block_states: list[str] = ["ok"] * len(self.blocks)
+        # The last registers of each block and what they decoded to: an unchanged block is not decoded again.
+        self._last_registers: list[list[int] | None] = [None] * len(self.blocks)
+        self._last_decoded: list[tuple[list[Decoded], int]] = [([], 0)] * len(self.blocks)
 
     # --- connection ----------------------------------------------------------------------------------------
 
@@ -213,30 +215,19 @@ class ModbusTcpDriver:
                     readings.append(Reading(planned.point_id, bool(bits[planned.index]), _GOOD, ts))
                 continue
             registers = response.registers
-            if len(registers) != block.count:
-                self._malformed(index, block, len(registers), readings, ts)
-                continue
+            if registers != self._last_registers[index]:  # most registers hold still between polls
+                if len(registers) != block.count:
+                    self._malformed(index, block, len(registers), readings, ts)
+                    continue
+                self._last_decoded[index] = block.decode(registers)
+                self._last_registers[index] = registers
             if self._block_states[index] != "ok":
                 self._set_block_state(index, "ok")
-            big = block.pack_big.pack(*registers)
-            for view in block.views:
-                raws = view.unpacker.unpack(block.pack_swapped.pack(*registers) if view.swapped else big)
-                for planned, field_index in view.members:
-                    codec = planned.codec
-                    value = raws[field_index] if codec.plain else codec.finish(raws[field_index])
-                    if codec.is_float and not isfinite(value):  # type: ignore[arg-type]
-                        stats["bad_values"] += 1
-                        readings.append(Reading(planned.point_id, None, _BAD, ts))
-                    else:
-                        readings.append(Reading(planned.point_id, value, _GOOD, ts))
-            for planned in block.others:
-                codec = planned.codec
-                value = codec.decode(registers, planned.index)
-                if codec.is_float and not isfinite(value):  # type: ignore[arg-type]
-                    stats["bad_values"] += 1
-                    readings.append(Reading(planned.point_id, None, _BAD, ts))
-                else:
-                    readings.append(Reading(planned.point_id, value, _GOOD, ts))
+            decoded, bad = self._last_decoded[index]
+            if bad:
+                stats["bad_values"] += bad
+            for point_id, value, quality in decoded:
+                readings.append(Reading(point_id, value, quality, ts))
         stats["reads"] += 1
         return readings
 

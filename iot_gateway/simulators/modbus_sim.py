@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pymodbus.constants import ExcCodes
@@ -76,6 +76,9 @@ class ModbusDeviceSimulator:
         self.read_requests: Counter[str] = Counter()
         self.write_requests: Counter[str] = Counter()
         self._server: ModbusTcpServer | None = None
+        # Called with the table before the device answers a read of it: dynamics that compute values on
+        # demand (an energy counter from elapsed time, a bench that changes every value per read) hook in here.
+        self.on_read: Callable[[ModbusTable], None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -182,6 +185,8 @@ class ModbusDeviceSimulator:
             self.write_requests[table] += 1
         elif function_code in _READ_FCS:
             self.read_requests[table] += 1
+            if self.on_read is not None:
+                self.on_read(table)
         if table in _BIT_TABLES:
             bits = self._bits[table]
             if not bits:

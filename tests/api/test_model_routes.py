@@ -89,13 +89,13 @@ async def test_concurrent_first_requests_share_one_conversion(fzk_site: Path, tm
         assert model_service(app).conversions == 1
 
 
-async def test_a_broken_ifc_gets_503_with_the_reason_until_it_is_fixed(tmp_path: Path) -> None:
+async def test_a_broken_ifc_gets_503_with_the_reason_until_it_is_fixed(tmp_path: Path, model_cache: Path) -> None:
     if not FZK_IFC.is_file():
         pytest.skip(f"{FZK_IFC} is not present (../shared)")
     ifc = tmp_path / "hall.ifc"
     ifc.write_text("this is not a STEP file\n", encoding="utf-8")
     site = write_fzk_site(tmp_path, ifc=ifc)
-    runtime = make_runtime(site, tmp_path / "data", check_guids=False)
+    runtime = make_runtime(site, tmp_path / "data", check_guids=False, cache_dir=model_cache)
     app = create_app(runtime)
     async with running_app(runtime, app) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         model = await client.get("/api/model")
@@ -115,13 +115,13 @@ async def test_a_broken_ifc_gets_503_with_the_reason_until_it_is_fixed(tmp_path:
         assert model_service(app).conversions == 2
 
 
-async def test_a_missing_ifc_gets_503_naming_the_file(tmp_path: Path) -> None:
+async def test_a_missing_ifc_gets_503_naming_the_file(tmp_path: Path, model_cache: Path) -> None:
     if not FZK_IFC.is_file():
         pytest.skip(f"{FZK_IFC} is not present (../shared)")
     ifc = tmp_path / "moved.ifc"
     shutil.copyfile(FZK_IFC, ifc)
     site = write_fzk_site(tmp_path, ifc=ifc)
-    runtime = make_runtime(site, tmp_path / "data")
+    runtime = make_runtime(site, tmp_path / "data", cache_dir=model_cache)
     os.remove(ifc)  # removed after the site was loaded: a running hall must say so, not crash
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         response = await client.get("/api/model")

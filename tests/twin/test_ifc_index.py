@@ -244,7 +244,7 @@ def test_a_millimetre_model_without_space_boundaries(millimetre_model: Path) -> 
 def _strip_space_boundaries(source: Path, target: Path) -> Path:
     model = ifcopenshell.open(str(source))
     for relation in model.by_type("IfcRelSpaceBoundary"):
-        model.remove(relation)
+        model.remove(relation)  # type: ignore[arg-type]
     model.write(str(target))
     return target
 
