@@ -85,13 +85,17 @@ def build_walls_and_doors(hall: HallModel, parts: BuildingParts) -> None:
             _virtual_boundary(hall, parts, edge)
             continue
         cuts = [o for o in all_openings if same_edge(o.edge, edge) and edge.lo <= o.at <= edge.hi]
-        wall = hall.create("IfcWall", f"wall:{edge.key}", _wall_name(edge), "PARTITIONING" if not edge.exterior else "SOLIDWALL")
+        wall = hall.create(
+            "IfcWall", f"wall:{edge.key}", _wall_name(edge), "PARTITIONING" if not edge.exterior else "SOLIDWALL"
+        )
         hall.contain([wall], parts.storeys[edge.storey])
         x, y = edge.point(edge.lo)
         hall.geometry.place(wall, x, y, storey.elevation, 0.0 if edge.horizontal else 90.0)
         half = edge.thickness / 2
         height = storey.clear_height
-        items = [hall.geometry.box(a - edge.lo, -half, b - edge.lo, half, 0, height) for a, b in wall_pieces(edge, cuts)]
+        items = [
+            hall.geometry.box(a - edge.lo, -half, b - edge.lo, half, 0, height) for a, b in wall_pieces(edge, cuts)
+        ]
         for cut in cuts:  # the lintel over each doorway
             a, b = cut.at - cut.width / 2 - edge.lo, cut.at + cut.width / 2 - edge.lo
             items.append(hall.geometry.box(a, -half, b, half, cut.height, height - cut.height))
@@ -212,7 +216,9 @@ def build_vertical_circulation(hall: HallModel, parts: BuildingParts) -> None:
     hall.reference([lift], parts.storeys[upper.code])
     hall.geometry.place(lift, LIFT_CAR.x0, LIFT_CAR.y0, lower.elevation)
     travel = lower.height + upper.clear_height
-    hall.geometry.set_body(lift, [hall.geometry.box(0, 0, LIFT_CAR.x1 - LIFT_CAR.x0, LIFT_CAR.y1 - LIFT_CAR.y0, 0, travel)])
+    hall.geometry.set_body(
+        lift, [hall.geometry.box(0, 0, LIFT_CAR.x1 - LIFT_CAR.x0, LIFT_CAR.y1 - LIFT_CAR.y0, 0, travel)]
+    )
     hall.pset(lift, PSET, {"FromStorey": lower.code, "ToStorey": upper.code, "Accessible": True})
     for code in ("1F-LOBBY-W", "2F-LOBBY-W"):
         hall.boundary(parts.spaces[code], lift)

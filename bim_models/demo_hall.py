@@ -17,8 +17,13 @@ from pathlib import Path
 
 import ifcopenshell
 
-from bim_models.building import build_furniture, build_slabs, build_structure, build_vertical_circulation
-from bim_models.building import build_walls_and_doors
+from bim_models.building import (
+    build_furniture,
+    build_slabs,
+    build_structure,
+    build_vertical_circulation,
+    build_walls_and_doors,
+)
 from bim_models.devices import DEVICE_ELEMENTS, PA_ZONES
 from bim_models.equipment import build_devices, build_zones
 from bim_models.hall_model import HallModel
@@ -92,9 +97,9 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".source-hash")
 
 
-def ensure_demo_hall(force: bool = False) -> Path:
-    """bim_models/generated/demo_hall.ifc, rebuilt first when missing, stale or ``force``d."""
-    path = GENERATED_IFC
+def ensure_demo_hall(force: bool = False, *, path: Path | None = None) -> Path:
+    """bim_models/generated/demo_hall.ifc (or ``path``), rebuilt first when missing, stale or ``force``d."""
+    path = Path(path) if path is not None else GENERATED_IFC
     sidecar = _sidecar(path)
     wanted = source_hash()
     if not force and path.is_file() and sidecar.is_file() and sidecar.read_text().strip() == wanted:

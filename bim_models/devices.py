@@ -187,7 +187,12 @@ def _device_elements() -> tuple[DeviceElement, ...]:
         precision = space == "1F-SERVER"
         items.append(
             DeviceElement(
-                f"ac-{i}", "precision_ac" if precision else "ac_unit", K.AC_UNIT, space, 0.5, 0.9 if precision else 0.7,
+                f"ac-{i}",
+                "precision_ac" if precision else "ac_unit",
+                K.AC_UNIT,
+                space,
+                0.5,
+                0.9 if precision else 0.7,
                 "精密空调" if precision else f"空调内机{i}",
                 "Precision air conditioner" if precision else f"Air conditioner {i} ({space})",
             )

@@ -49,13 +49,17 @@ class Geometry:
         profile = self.model.createIfcRectangleProfileDef(
             "AREA",
             None,
-            self.model.createIfcAxis2Placement2D(self.model.createIfcCartesianPoint((_f((x0 + x1) / 2), _f((y0 + y1) / 2)))),
+            self.model.createIfcAxis2Placement2D(
+                self.model.createIfcCartesianPoint((_f((x0 + x1) / 2), _f((y0 + y1) / 2)))
+            ),
             _f(abs(x1 - x0)),
             _f(abs(y1 - y0)),
         )
         return self._extrude(profile, (0.0, 0.0, z0), height)
 
-    def prism(self, outline: Sequence[Point2], z0: float, height: float, holes: Sequence[Sequence[Point2]] = ()) -> Entity:
+    def prism(
+        self, outline: Sequence[Point2], z0: float, height: float, holes: Sequence[Sequence[Point2]] = ()
+    ) -> Entity:
         """A vertical extrusion of a polygon (optionally with holes) in local coordinates."""
         outer = self._polyline(outline)
         if holes:
@@ -87,9 +91,7 @@ class Geometry:
 
     def _polyline(self, points: Sequence[Point2]) -> Entity:
         closed = [*points, points[0]]
-        return self.model.createIfcPolyline(
-            [self.model.createIfcCartesianPoint((_f(x), _f(y))) for x, y in closed]
-        )
+        return self.model.createIfcPolyline([self.model.createIfcCartesianPoint((_f(x), _f(y))) for x, y in closed])
 
     def _extrude(self, profile: Entity, origin: tuple[float, float, float], height: float) -> Entity:
         position = self.model.createIfcAxis2Placement3D(

@@ -80,7 +80,8 @@ def power_meter_points(d: str) -> list[Point]:
         point(f"{d}.current", "电流", "Current", "analog", "Current_Sensor", _modbus("input", 2, f32), "A"),
         point(f"{d}.active_power", "有功功率", "Active power", "analog", "Active_Power_Sensor",
               _modbus("input", 4, f32), "kW"),
-        point(f"{d}.power_factor", "功率因数", "Power factor", "analog", "Power_Factor_Sensor", _modbus("input", 6, f32)),
+        point(f"{d}.power_factor", "功率因数", "Power factor", "analog", "Power_Factor_Sensor",
+              _modbus("input", 6, f32)),
         point(f"{d}.frequency", "频率", "Frequency", "analog", "Frequency_Sensor", _modbus("input", 8, f32), "Hz"),
         point(f"{d}.energy", "累计电能", "Energy (import)", "analog", "Energy_Sensor",
               _modbus("input", 256, "uint32", word_order="little", scale=0.01), "kWh"),
@@ -155,7 +156,11 @@ def _devices() -> list[dict[str, Any]]:
                    ("env-ctl", environment_points))  # fmt: skip
     by_key = {e.key: e for e in DEVICE_ELEMENTS}
     for offset, (key, make_bacnet) in enumerate(controllers):
-        connection = {"type": "bacnet_ip", "address": f"127.0.0.1:{BACNET_PORT + offset}", "device_instance": 1001 + offset}
+        connection = {
+            "type": "bacnet_ip",
+            "address": f"127.0.0.1:{BACNET_PORT + offset}",
+            "device_instance": 1001 + offset,
+        }
         devices.append(_device(by_key[key], connection, make_bacnet()))
     mqtt_points = {DeviceKind.TEMP_HUMIDITY: ("env", temp_humidity_points),
                    DeviceKind.PEOPLE_COUNTER: ("counter", people_counter_points)}  # fmt: skip
@@ -182,13 +187,21 @@ def site_document() -> dict[str, Any]:
         },
         "mqtt": Flow(host="127.0.0.1", port=1883),
         "zones": [
-            {"id": s.zone_id, "name": names(s.name_zh, s.name_en), "zone_type": s.zone_type.value,
-             "ifc_guid": stable_guid(f"space:{s.code}")}
+            {
+                "id": s.zone_id,
+                "name": names(s.name_zh, s.name_en),
+                "zone_type": s.zone_type.value,
+                "ifc_guid": stable_guid(f"space:{s.code}"),
+            }
             for s in SPACES
         ],  # fmt: skip
         "pa_zones": [
-            {"id": pa.id, "name": names(pa.name_zh, pa.name_en),
-             "zones": FlowList(code.lower() for code in pa.spaces), "speakers": FlowList(speakers[pa.id])}
+            {
+                "id": pa.id,
+                "name": names(pa.name_zh, pa.name_en),
+                "zones": FlowList(code.lower() for code in pa.spaces),
+                "speakers": FlowList(speakers[pa.id]),
+            }
             for pa in PA_ZONES
         ],  # fmt: skip
         "devices": _devices(),

@@ -159,7 +159,8 @@ def _uncovered_outline(found: list[Edge]) -> list[Edge]:
     return result
 
 
-def _edge_for(space: str, other: str | None, side: Side | None, at: float, width: float, what: str) -> Edge:
+def doorway_edge(space: str, other: str | None, side: Side | None, at: float, width: float, what: str) -> Edge:
+    """The wall edge a doorway of ``width`` centred at ``at`` cuts; ValueError naming ``what`` if it cannot."""
     here = SPACE_BY_CODE[space]
     if other is not None:
         edge = shared_edge(here, SPACE_BY_CODE[other])
@@ -188,12 +189,14 @@ def _edge_for(space: str, other: str | None, side: Side | None, at: float, width
 def openings() -> list[Opening]:
     """Every door and gap with the wall edge it cuts."""
     result = [
-        Opening(d.key, _edge_for(d.space, d.other, d.side, d.at, d.width, f"door {d.key}"), d.at, d.width,
+        Opening(d.key, doorway_edge(d.space, d.other, d.side, d.at, d.width, f"door {d.key}"), d.at, d.width,
                 d.height, d)
         for d in DOORS
     ]  # fmt: skip
     result += [
-        Opening(g.key, _edge_for(g.space, None, g.side, g.at, g.width, f"gap {g.key}"), g.at, g.width, g.height, None)
+        Opening(
+            g.key, doorway_edge(g.space, None, g.side, g.at, g.width, f"gap {g.key}"), g.at, g.width, g.height, None
+        )
         for g in GAPS
     ]
     return result

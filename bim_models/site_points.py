@@ -50,10 +50,10 @@ def fire_panel_points() -> list[Point]:
         for pa in PA_ZONES
     ]  # fmt: skip
     for detector in elements_of("smoke_detector"):
-        n = detector.key.rsplit("_", 1)[1]
+        n, where = int(detector.key.rsplit("_", 1)[1]), detector.space
         points.append(
-            point(detector.key, f"感烟探测器{n}（{detector.space}）", f"Smoke detector {n} ({detector.space})", "binary",
-                  "Smoke_Detection_Alarm", _bacnet(f"binary-input:{100 + int(n)}"), ifc_guid=detector.guid)
+            point(detector.key, f"感烟探测器{n}（{where}）", f"Smoke detector {n} ({where})", "binary",
+                  "Smoke_Detection_Alarm", _bacnet(f"binary-input:{100 + n}"), ifc_guid=detector.guid)
         )  # fmt: skip
     points += [
         point("fire-panel.trouble", "火警控制器故障", "Fire panel trouble", "binary", "Fault_Status",
@@ -73,16 +73,15 @@ def security_points() -> list[Point]:
             point(button.key, f"紧急报警按钮{n}（{button.space}）", f"Emergency button {n} ({button.space})", "binary",
                   "Emergency_Alarm", _bacnet(f"binary-input:{n}"), ifc_guid=button.guid)
         )  # fmt: skip
-    access = sorted((d for d in DOORS if d.access_no is not None), key=lambda d: d.access_no or 0)
-    for door in access:
-        n = door.access_no
+    access = sorted((d.access_no, d) for d in DOORS if d.access_no is not None)
+    for n, door in access:
         guid = door_guid(door.key)
         where = f"{door.space} > {door.other or 'outside'}"
         points += [
             point(f"security-ctl.door_{n}.open", f"门{n}开门状态（{where}）", f"Door {n} open ({where})", "binary",
-                  "Door_Status", _bacnet(f"binary-input:{100 + (n or 0)}"), ifc_guid=guid),
+                  "Door_Status", _bacnet(f"binary-input:{100 + n}"), ifc_guid=guid),
             point(f"security-ctl.door_{n}.forced", f"门{n}非法闯入（{where}）", f"Door {n} forced open ({where})",
-                  "binary", "Intrusion_Alarm", _bacnet(f"binary-input:{200 + (n or 0)}"), ifc_guid=guid),
+                  "binary", "Intrusion_Alarm", _bacnet(f"binary-input:{200 + n}"), ifc_guid=guid),
             point(f"security-ctl.door_{n}.lock", f"门{n}门锁（真=上锁）", f"Door {n} lock (true = locked)", "binary",
                   "Lock_Command", _bacnet(f"binary-output:{n}"), ifc_guid=guid, writable=True),
         ]  # fmt: skip

@@ -39,5 +39,7 @@ _Dumper.add_representer(FlowList, _flow_list)
 
 def dump(data: dict[str, Any]) -> str:
     """Deterministic text: keys in insertion order, Unicode kept readable."""
-    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+    text: str = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+    )
     return text

@@ -104,7 +104,7 @@ class Block:
             raws = view.unpacker.unpack(self.pack_swapped.pack(*registers) if view.swapped else big)
             for point_id, field_index, finish, check_finite in view.fields:
                 value = raws[field_index] if finish is None else finish(raws[field_index])
-                if check_finite and not isfinite(value):
+                if check_finite and not isfinite(value):  # type: ignore[arg-type]
                     decoded.append((point_id, None, Quality.BAD))
                     bad += 1
                 else:

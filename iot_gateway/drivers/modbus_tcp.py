@@ -1,7 +1,9 @@
 """Modbus TCP driver: block reads of a device's points, typed decoding, writes, errors mapped to qualities.
 
 One ``ModbusTcpDriver`` per device. The read plan (blocks, decoders, bound client methods) is computed at
-construction and at connect(), so a poll is: one awaited request per block, decode, build Readings.
+construction and at connect(), so a poll is: one awaited request per block, decode (skipped when the block's
+registers did not change since the last poll), build Readings. bench/bench_modbus.py keeps it within 10% of a
+bare pymodbus request loop.
 
 Failure mapping (the Poller owns schedule, backoff and reconnects):
 - connection refused/lost, no answer within ``connection.timeout_s`` -> the client is closed and

@@ -350,3 +350,23 @@ async def test_simulator_rejects_bad_values_and_busy_ports() -> None:
     async with sim:
         with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{sim.port}"):
             await ModbusDeviceSimulator(device).start()
+
+
+async def test_simulator_computes_values_on_demand() -> None:
+    """on_read lets dynamics set a value just before the device answers a read of a table."""
+    device = make_device(free_port(), [mb_point("dev.energy", table="input", offset=0, data_type="uint32", scale=0.1)])
+    async with ModbusDeviceSimulator(device) as sim:
+        tables: list[str] = []
+
+        def meter(table: str) -> None:
+            tables.append(table)
+            sim.set_value("dev.energy", 10.0 * len(tables))
+
+        sim.on_read = meter
+        driver = ModbusTcpDriver(device)
+        await driver.connect()
+        try:
+            values = [by_id(await driver.read())["dev.energy"].value for _ in range(3)]
+        finally:
+            await driver.close()
+    assert values == [10.0, 20.0, 30.0] and tables == ["input"] * 3

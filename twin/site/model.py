@@ -140,6 +140,8 @@ class ModbusAddress(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModbusAddress:
+        if self.scale == 0:
+            raise ValueError("scale cannot be 0 (the raw value could never be recovered for a write)")
         bit_table = self.table in ("coil", "discrete")
         if bit_table and self.data_type != "bool":
             raise ValueError(f"{self.table} points are single bits: data_type must be bool")

@@ -1,9 +1,9 @@
 // Clicking the building: which element is under the pointer.
 import * as THREE from 'three';
 
-// Rooms are volumes that enclose their furniture and devices; a ray entering a room therefore hits the room
-// first. What lies inside the room (before the ray leaves it again) wins over the room; otherwise the room.
-const INSIDE_EPSILON = 1e-3;
+// Rooms are translucent volumes: what is seen through a room (a device, a door, a wall) is what a click picks,
+// except the floor or ceiling under it, which is where a user clicks to mean the room itself.
+const ROOM_SURFACES = /^(IfcSlab|IfcCovering|IfcRoof|IfcSite)/;
 
 export class Picker {
   constructor(stage, model) {
@@ -15,14 +15,11 @@ export class Picker {
   pickAt(clientX, clientY) {
     this.raycaster.setFromCamera(this.stage.toNdc(clientX, clientY), this.stage.camera);
     const hits = this.raycaster.intersectObjects(this.model.visibleMeshes(), false);
-    if (hits.length === 0) return null;
-    const first = hits[0];
-    const firstGuid = this.model.guidOf(first.object);
-    if (!this.model.info.get(firstGuid)?.isSpace) return firstGuid;
-    const exit = hits.find((hit, i) => i > 0 && this.model.guidOf(hit.object) === firstGuid);
-    const limit = exit ? exit.distance - INSIDE_EPSILON : Infinity;
-    const inside = hits.find((hit) => hit.distance < limit && !this.model.info.get(this.model.guidOf(hit.object))?.isSpace);
-    return inside ? this.model.guidOf(inside.object) : firstGuid;
+    const info = (hit) => this.model.info.get(this.model.guidOf(hit.object));
+    const solid = hits.find((hit) => !info(hit)?.isSpace);
+    const room = hits.find((hit) => info(hit)?.isSpace && (!solid || hit.distance < solid.distance));
+    if (room && (!solid || ROOM_SURFACES.test(info(solid)?.ifcClass ?? ''))) return this.model.guidOf(room.object);
+    return solid ? this.model.guidOf(solid.object) : null;
   }
 
   // A page point where a click selects the element, or null: samples its projected box (tests and tours).
