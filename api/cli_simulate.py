@@ -38,16 +38,16 @@ def _accepting(host: str, port: int) -> bool:
 
 async def simulate(site: SiteConfig, ifc_path: Path, args: argparse.Namespace) -> None:
     from iot_gateway.broker import MqttBrokerLauncher
-    from iot_gateway.simulators.hall import HallSimulator, element_zones
+    from iot_gateway.simulators.hall import HallSimulator, read_layout
 
-    zones = await asyncio.to_thread(element_zones, ifc_path, site)
+    layout = await asyncio.to_thread(read_layout, ifc_path, site)
     broker = None
     needs_broker = any(d.connection is not None and d.connection.type == "mqtt" for d in site.devices)
     if needs_broker and not _accepting(site.mqtt.host, site.mqtt.port):
         # No broker where the site expects one: start ours there, so the simulators have somewhere to publish.
         broker = MqttBrokerLauncher(site.mqtt.host, site.mqtt.port)
         await broker.start()
-    hall = HallSimulator(site, zones, time_scale=args.time_scale, start_hour=args.start_hour)
+    hall = HallSimulator(site, layout, time_scale=args.time_scale, start_hour=args.start_hour)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

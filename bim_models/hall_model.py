@@ -100,4 +100,6 @@ class HallModel:
                 members = getattr(rel, attribute, None)
                 if isinstance(members, tuple) and len(members) > 1:
                     setattr(rel, attribute, sorted(members, key=lambda e: e.id()))
+        for assignment in self.model.by_type("IfcUnitAssignment"):  # the API keeps units in a set
+            assignment.Units = sorted(assignment.Units, key=lambda e: e.id())
         return self.model

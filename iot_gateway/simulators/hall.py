@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,19 +29,32 @@ class DeviceSimulator(Protocol):
     def get_value(self, point_id: str) -> Value: ...
 
 
-def element_zones(ifc_path: Path, site: SiteConfig) -> dict[str, str]:
-    """IFC GlobalId of every element contained in a zone's IfcSpace -> that zone's id (blocking: run in a thread)."""
+@dataclass(frozen=True)
+class HallLayout:
+    """Where things are: the zone of each IFC element, and the zones each IfcZone group (a fire zone) covers."""
+
+    element_zone: Mapping[str, str] = field(default_factory=dict)
+    group_zones: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def read_layout(ifc_path: Path, site: SiteConfig) -> HallLayout:
+    """The HallLayout of ``site`` from its IFC (blocking: run it in a thread)."""
     import ifcopenshell
     import ifcopenshell.util.element
 
     zone_of_space = {zone.ifc_guid: zone.id for zone in site.zones}
     model: Any = ifcopenshell.open(str(ifc_path))  # entity typing of ifcopenshell is too loose for mypy
-    result: dict[str, str] = {}
+    element_zone: dict[str, str] = {}
     for element in model.by_type("IfcElement"):
         container = ifcopenshell.util.element.get_container(element)
         if container is not None and container.GlobalId in zone_of_space:
-            result[element.GlobalId] = zone_of_space[container.GlobalId]
-    return result
+            element_zone[element.GlobalId] = zone_of_space[container.GlobalId]
+    group_zones: dict[str, frozenset[str]] = {}
+    for group in model.by_type("IfcZone"):
+        members = [obj for rel in group.IsGroupedBy for obj in rel.RelatedObjects]
+        covered = (zone_of_space[member.GlobalId] for member in members if member.GlobalId in zone_of_space)
+        group_zones[group.GlobalId] = frozenset(covered)
+    return HallLayout(element_zone, group_zones)
 
 
 def make_simulator(device: Device, site: SiteConfig) -> DeviceSimulator | None:
@@ -71,7 +85,7 @@ class HallSimulator:
     def __init__(
         self,
         site: SiteConfig,
-        element_zone: Mapping[str, str] | None = None,
+        layout: HallLayout | None = None,
         clock: Clock | None = None,
         time_scale: float = 1.0,
         start_hour: float = 9.5,
@@ -85,7 +99,7 @@ class HallSimulator:
         self.time_scale = time_scale
         self.tick_s = tick_s
         self.state = HallState(hour=start_hour % 24.0, seed=seed)
-        self.model = HallModel(site, element_zone or {}, self.state)
+        self.model = HallModel(site, layout or HallLayout(), self.state)
         self.simulators: dict[str, DeviceSimulator] = {}
         for device in site.devices:
             simulator = make_simulator(device, site)

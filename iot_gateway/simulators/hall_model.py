@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from iot_gateway.simulators.hall_state import NOMINAL_VOLTAGE, QUEUE_CATEGORIES, HallState
 from twin.points import Value
 from twin.site.model import Device, DeviceKind, Point, SiteConfig, ZoneType
+
+if TYPE_CHECKING:
+    from iot_gateway.simulators.hall import HallLayout
 
 PUBLIC_ZONE_TYPES = {
     ZoneType.GUIDANCE, ZoneType.WINDOW_SERVICE, ZoneType.WAITING, ZoneType.CONVENIENCE, ZoneType.SELF_SERVICE,
@@ -43,9 +47,9 @@ def bind_points(site: SiteConfig, element_zone: Mapping[str, str]) -> list[Bound
 class HallModel:
     """Computes point values from the state; writable points keep what a client last wrote."""
 
-    def __init__(self, site: SiteConfig, element_zone: Mapping[str, str], state: HallState) -> None:
+    def __init__(self, site: SiteConfig, layout: HallLayout, state: HallState) -> None:
         self.state = state
-        self.points = bind_points(site, element_zone)
+        self.points = bind_points(site, layout.element_zone)
         zone_types = {zone.id: zone.zone_type for zone in site.zones}
         self.server_rooms = {z for z, t in zone_types.items() if t == ZoneType.SERVER_ROOM}
         state.public_zones |= {z for z, t in zone_types.items() if t in PUBLIC_ZONE_TYPES}
@@ -55,7 +59,12 @@ class HallModel:
         meters = [d for d in site.devices if d.kind == DeviceKind.POWER_METER]
         # Main incomer first, then floors and plant: their loads differ by an order of magnitude.
         self.meter_base_kw = {d.id: 60.0 / (1 + i) + 8.0 for i, d in enumerate(meters)}
-        self.fire_zone_members = self._fire_zone_members()
+        # A fire zone input covers the zones of the IfcZone its point is bound to.
+        self.fire_zone_members = {
+            b.point.id: layout.group_zones.get(b.point.ifc_guid or "", frozenset())
+            for b in self.points
+            if re.fullmatch(r"zone_\d+\.fire", b.suffix)
+        }
         self._compute: dict[DeviceKind, Callable[[BoundPoint, Mapping[str, Value]], Value]] = {
             DeviceKind.POWER_METER: self._power_meter,
             DeviceKind.UPS: self._ups,
@@ -66,18 +75,6 @@ class HallModel:
         }
         counters = [d.id for d in site.devices if d.kind == DeviceKind.PEOPLE_COUNTER]
         self.counter_share = {d: 1.0 / len(counters) for d in counters}
-
-    def _fire_zone_members(self) -> dict[str, set[str]]:
-        """Fire zone input point id -> hall zones it covers: the zones of the smoke detectors numbered like it
-        on the same panel (zone_<n> covers the detectors whose zones share that storey prefix)."""
-        members: dict[str, set[str]] = {}
-        detectors = [b for b in self.points if b.suffix.startswith("smoke_")]
-        for bound in self.points:
-            match = re.fullmatch(r"zone_(\d+)\.fire", bound.suffix)
-            if match:
-                members[bound.point.id] = {d.zone for d in detectors if d.device.id == bound.device.id
-                                           and _fire_zone_of(d) == int(match.group(1))}
-        return members
 
     def apply_writes(self, written: Mapping[str, Value]) -> None:
         """Let commanded values act on the hall: an AC unit switched off stops cooling its zone."""
@@ -227,12 +224,4 @@ class HallModel:
         if bound.point.kind.value == "analog":
             return 0.0
         return False
-
-
-def _fire_zone_of(detector: BoundPoint) -> int:
-    """The fire zone a detector reports into: detectors name it in their Brick-free id, e.g. smoke_2_07 -> 2;
-    a plain smoke_<n> is in fire zone 1."""
-    parts = detector.suffix.split("_")
-    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 1
-
 

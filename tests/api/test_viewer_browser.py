@@ -122,7 +122,7 @@ async def test_fzk_house_renders_picks_and_switches_storeys(
         await viewer.page.get_by_test_id("lang-toggle").click()
         await viewer.until("document.querySelector('h1').textContent === 'Service Hall Digital Twin'")
         assert await viewer.panel_field("panel.class") == "Door · IfcDoor"
-        assert await viewer.page.get_by_test_id("live-status").inner_text() == "No live data"
+        await viewer.until("document.getElementById('live-status').textContent === 'Live data connected'")
         await viewer.screenshot("fzk_english.png")
         assert viewer.errors == []
 
@@ -257,7 +257,7 @@ async def test_demo_hall_in_the_viewer(tmp_path: Path, model_cache: Path, browse
     async with running_app(runtime) as url:
         viewer = await Viewer.open(browser, url, screenshot_dir)
         distinct, covered = await viewer.canvas_colours()
-        assert distinct > 100 and covered > 0.2, (distinct, covered)
+        assert distinct > 100 and covered > 0.12, (distinct, covered)  # a long, low hall seen from a corner
         await viewer.screenshot("demo_hall_all_storeys.png")
         storeys = await viewer.js("window.hallTwin.storeys()")
         assert len(storeys) >= 2

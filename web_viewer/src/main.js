@@ -5,6 +5,7 @@ import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { I18n } from './i18n.js';
 import { renderLegend } from './legend.js';
 import { LiveData } from './live.js';
+import { DeviceMarkers } from './markers.js';
 import { HallModel } from './model.js';
 import { InfoPanel } from './panel.js';
 import { Picker } from './picking.js';
@@ -64,7 +65,8 @@ async function main() {
   const model = new HallModel(gltf.scene, metadata, zones);
   stage.scene.add(gltf.scene);
   stage.frame(model.buildingBox());
-  const picker = new Picker(stage, model);
+  const markers = new DeviceMarkers(model, stage.scene);
+  const picker = new Picker(stage, model, markers);
   const panel = new InfoPanel(document.getElementById('info-panel'), document.getElementById('info-body'), i18n);
   const legend = document.getElementById('legend');
   const storeySelect = document.getElementById('storey-select');
@@ -93,11 +95,15 @@ async function main() {
   };
   i18n.onChange(refreshTexts);
   langButton.addEventListener('click', () => i18n.load(i18n.next()));
-  storeySelect.addEventListener('change', () => {
-    model.setStorey(storeySelect.value);
+  const afterVisibilityChange = () => {
+    markers.syncVisibility();
     if (panel.guid && !model.isVisible(panel.guid)) { panel.hide(); select(null); }
     stage.requestRender();
-  });
+  };
+  storeySelect.addEventListener('change', () => { model.setStorey(storeySelect.value); afterVisibilityChange(); });
+  const roofToggle = document.getElementById('roof-toggle');
+  roofToggle.checked = model.showRoof;
+  roofToggle.addEventListener('change', () => { model.setRoof(roofToggle.checked); afterVisibilityChange(); });
   // The selected element is outlined by its bounding box, so the panel and the building point at one thing.
   const selection = new THREE.BoxHelper(undefined, SELECTION_COLOUR);
   selection.visible = false;
@@ -128,7 +134,12 @@ async function main() {
   const updateBlink = () => {
     const anyAlarm = [...model.deviceStates.values()].includes('alarm');
     if (anyAlarm && !blinkTimer) {
-      blinkTimer = setInterval(() => { blinkOn = !blinkOn; model.blink(blinkOn); stage.requestRender(); }, BLINK_MS);
+      blinkTimer = setInterval(() => {
+        blinkOn = !blinkOn;
+        model.blink(blinkOn);
+        markers.blink(blinkOn);
+        stage.requestRender();
+      }, BLINK_MS);
     } else if (!anyAlarm && blinkTimer) {
       clearInterval(blinkTimer);
       blinkTimer = null;
@@ -137,7 +148,11 @@ async function main() {
   live = new LiveData({
     onStatus: showStatus,
     onChange: (guids) => {
-      for (const guid of guids) model.setDeviceState(guid, live.elementState(guid));
+      for (const guid of guids) {
+        const state = live.elementState(guid);
+        model.setDeviceState(guid, state);
+        markers.setState(guid, state);
+      }
       updateBlink();
       if (panel.guid && guids.has(panel.guid)) panel.render();
       stage.requestRender();

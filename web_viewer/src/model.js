@@ -33,7 +33,9 @@ export class HallModel {
     });
     this.deviceStates = new Map(); // GlobalId -> state name
     this.storeyFilter = 'all';
+    this.showRoof = false; // operators look into the building: the roof hides every room
     this.style();
+    this.applyVisibility();
   }
 
   // Storeys are referenced by GlobalId; accept a name too, so both exporter conventions work.
@@ -73,10 +75,7 @@ export class HallModel {
         if (material) {
           object.material = material;
         } else {
-          // A device or other element: its own material copy, so live colouring touches only this element.
-          object.material = Array.isArray(object.material)
-            ? object.material.map((m) => m.clone()) : object.material.clone();
-          object.userData.baseColours = materialsOf(object).map((m) => m.color.clone());
+          ownMaterials(object); // a device or other element: live colouring must touch only this element
           if (!object.geometry.attributes.normal) {
             for (const m of materialsOf(object)) m.flatShading = true; // no normals in the file: face normals
           }
@@ -89,11 +88,22 @@ export class HallModel {
   // 'all' or a storey GlobalId: hide everything that belongs to another storey.
   setStorey(filter) {
     this.storeyFilter = filter;
+    this.applyVisibility();
+  }
+
+  setRoof(show) {
+    this.showRoof = show;
+    this.applyVisibility();
+  }
+
+  applyVisibility() {
+    const filter = this.storeyFilter;
     for (const [guid, node] of this.nodes) {
       if (node.userData.hiddenByClass) continue;
       const info = this.info.get(guid);
       // Elements without a storey (the site, the terrain) stay as the ground reference.
-      node.visible = filter === 'all' || info.storey === filter || (info.storey == null && info.ifcClass === 'IfcSite');
+      const onStorey = filter === 'all' || info.storey === filter || (info.storey == null && info.ifcClass === 'IfcSite');
+      node.visible = onStorey && (this.showRoof || !isRoof(info));
     }
   }
 
@@ -122,11 +132,11 @@ export class HallModel {
     return null;
   }
 
-  // World box of the visible building, without the terrain, which may reach far beyond it.
+  // World box of the building (roof included), without the terrain, which may reach far beyond it.
   buildingBox() {
     const box = new THREE.Box3();
     for (const [guid, node] of this.nodes) {
-      if (this.info.get(guid).ifcClass === 'IfcSite' || !this.isVisible(guid)) continue;
+      if (this.info.get(guid).ifcClass === 'IfcSite' || node.userData.hiddenByClass) continue;
       box.expandByObject(node);
     }
     return box.isEmpty() ? new THREE.Box3().setFromObject(this.root) : box;
@@ -143,7 +153,8 @@ export class HallModel {
     if (!node) return false;
     this.deviceStates.set(guid, state);
     node.traverse((object) => {
-      if (!object.isMesh || !object.userData.baseColours) return;
+      if (!object.isMesh) return;
+      ownMaterials(object);
       materialsOf(object).forEach((material, i) => {
         if (state === 'unknown') {
           material.color.copy(object.userData.baseColours[i]);
@@ -177,6 +188,17 @@ export class HallModel {
     });
     return colour;
   }
+}
+
+function isRoof(info) {
+  return info.ifcClass === 'IfcRoof' || (info.ifcClass === 'IfcSlab' && String(info.predefinedType).toUpperCase() === 'ROOF');
+}
+
+// Give a mesh its own copy of its materials (once), remembering the colours to return to.
+function ownMaterials(mesh) {
+  if (mesh.userData.baseColours) return;
+  mesh.material = Array.isArray(mesh.material) ? mesh.material.map((m) => m.clone()) : mesh.material.clone();
+  mesh.userData.baseColours = materialsOf(mesh).map((m) => m.color.clone());
 }
 
 function materialsOf(mesh) {

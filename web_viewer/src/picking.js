@@ -6,14 +6,17 @@ import * as THREE from 'three';
 const ROOM_SURFACES = /^(IfcSlab|IfcCovering|IfcRoof|IfcSite)/;
 
 export class Picker {
-  constructor(stage, model) {
+  constructor(stage, model, markers) {
     this.stage = stage;
     this.model = model;
+    this.markers = markers;
     this.raycaster = new THREE.Raycaster();
   }
 
   pickAt(clientX, clientY) {
     this.raycaster.setFromCamera(this.stage.toNdc(clientX, clientY), this.stage.camera);
+    const marked = this.markers?.pick(this.raycaster);
+    if (marked) return marked;
     const hits = this.raycaster.intersectObjects(this.model.visibleMeshes(), false);
     const info = (hit) => this.model.info.get(this.model.guidOf(hit.object));
     const solid = hits.find((hit) => !info(hit)?.isSpace);

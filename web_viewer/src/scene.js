@@ -68,20 +68,35 @@ export class Stage {
     this.frames += 1;
   }
 
-  // Look at the box from the south-east, high enough to see into rooms, far enough to see all of it.
+  // Look at the box from the south-east, high enough to see into rooms, as close as keeps all of it in view.
   frame(box) {
     const sphere = box.getBoundingSphere(new THREE.Sphere());
     const radius = Math.max(sphere.radius, 1);
-    const fov = THREE.MathUtils.degToRad(this.camera.fov);
-    const fitHeight = radius / Math.sin(fov / 2);
-    const fitWidth = radius / Math.sin(Math.atan(Math.tan(fov / 2) * this.camera.aspect));
-    const distance = Math.max(fitHeight, fitWidth) * 1.05;
     const direction = new THREE.Vector3(0.75, 0.85, 1).normalize();
-    this.camera.position.copy(sphere.center).addScaledVector(direction, distance);
-    this.camera.near = Math.max(0.05, distance / 500);
-    this.camera.far = distance * 20;
-    this.camera.updateProjectionMatrix();
+    const corners = [];
+    for (const x of [box.min.x, box.max.x]) {
+      for (const y of [box.min.y, box.max.y]) {
+        for (const z of [box.min.z, box.max.z]) corners.push(new THREE.Vector3(x, y, z));
+      }
+    }
+    // Start from the bounding sphere (always fits) and move in until the box's corners fill ~85% of the view:
+    // a flat hall would otherwise be a small slab in the middle of the screen.
+    let distance = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov) / 2);
     this.controls.target.copy(sphere.center);
+    for (let i = 0; i < 6; i += 1) {
+      this.camera.position.copy(sphere.center).addScaledVector(direction, distance);
+      this.camera.near = Math.max(0.05, distance / 500);
+      this.camera.far = distance * 20;
+      this.camera.lookAt(sphere.center);
+      this.camera.updateProjectionMatrix();
+      this.camera.updateMatrixWorld();
+      const extent = Math.max(...corners.map((c) => {
+        const ndc = c.clone().project(this.camera);
+        return Math.max(Math.abs(ndc.x), Math.abs(ndc.y));
+      }));
+      distance *= THREE.MathUtils.clamp(extent / 0.85, 0.5, 1.5);
+    }
+    this.camera.position.copy(sphere.center).addScaledVector(direction, distance);
     this.controls.maxDistance = distance * 6;
     this.controls.update();
     this.sun.position.copy(sphere.center).add(new THREE.Vector3(0.6, 1, 0.45).multiplyScalar(radius * 2));
