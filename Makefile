@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := chromium mosquitto victoria-metrics mbpoll espeak-ng ffmpeg
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei mosquitto victoria-metrics mbpoll espeak-ng ffmpeg
 
 .PHONY: demo test bench lint setup system clean
 

@@ -102,9 +102,7 @@ async def running_app(runtime: HallRuntime, app: FastAPI | None = None) -> Async
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2, ws_ping_interval=None
-    )
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2, ws_ping_interval=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn-test-{port}")
     try:

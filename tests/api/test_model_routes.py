@@ -27,9 +27,7 @@ def glb_nodes(body: bytes) -> list[dict[str, object]]:
     return nodes
 
 
-async def test_model_and_elements_describe_the_same_building(
-    fzk_site: Path, tmp_path: Path, model_cache: Path
-) -> None:
+async def test_model_and_elements_describe_the_same_building(fzk_site: Path, tmp_path: Path, model_cache: Path) -> None:
     runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         model = await client.get("/api/model")

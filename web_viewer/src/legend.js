@@ -2,7 +2,7 @@
 import { STATE_COLOURS, UNASSIGNED_SPACE, ZONE_COLOURS, hex } from './palette.js';
 import { el } from './panel.js';
 
-const LEGEND_STATES = ['normal', 'alarm', 'stale', 'bad', 'unavailable'];
+const LEGEND_STATES = ['normal', 'alarm', 'stale', 'bad', 'unavailable', 'unknown'];
 
 export function renderLegend(container, i18n, model) {
   const t = (key) => i18n.t(key);
