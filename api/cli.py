@@ -87,15 +87,15 @@ def _serve(args: argparse.Namespace) -> int:
 async def run_demo(site: SiteConfig, site_path: Path, host: str, port: int, data_dir: Path) -> None:
     """An MQTT broker of its own, every device of ``site`` simulated (with the hall dynamics), then serve."""
     from iot_gateway.broker import MqttBrokerLauncher, free_tcp_port
-    from iot_gateway.simulators.hall import HallSimulator, element_zones
+    from iot_gateway.simulators.hall import HallSimulator, read_layout
 
     broker = MqttBrokerLauncher(site.mqtt.host, site.mqtt.port)
     if not port_free(site.mqtt.host, site.mqtt.port):
         # Another broker (a system mosquitto) owns the site's port: the demo keeps to a broker of its own.
         broker = MqttBrokerLauncher(site.mqtt.host, free_tcp_port(site.mqtt.host))
         site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": broker.port})})
-    zones = await asyncio.to_thread(element_zones, site_path.parent / site.site.ifc, site)
-    hall = HallSimulator(site, zones)
+    layout = await asyncio.to_thread(read_layout, site_path.parent / site.site.ifc, site)
+    hall = HallSimulator(site, layout)
     await broker.start()
     try:
         await hall.start()

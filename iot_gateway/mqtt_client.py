@@ -170,7 +170,8 @@ class SharedMqttClient:
         while True:
             client = self._new_client()
             try:
-                async with client:
+                await self._enter(client)
+                async with _Exiting(client):
                     # No await between publishing the client and taking the topic snapshot: a subscribe()
                     # running meanwhile either lands in the snapshot or sees the client and subscribes itself.
                     self._client = client
@@ -188,12 +189,33 @@ class SharedMqttClient:
                 if not down_since_logged:
                     log.warning("MQTT %s: %s unreachable (%s); reconnecting", self.name, self.settings.label, error)
                     down_since_logged = True
+            except Exception:
+                # Not a network error (a library surprise): still never give up the link for good.
+                if not down_since_logged:
+                    log.exception("MQTT %s: unexpected error on %s; reconnecting", self.name, self.settings.label)
+                    down_since_logged = True
             finally:
                 self._client = None
                 self._set_connected(False)
                 await _await_background(client)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter: restarted brokers get no herd
             delay = min(delay * 2, self.backoff_max_s)
+
+    async def _enter(self, client: aiomqtt.Client) -> None:
+        """Connect. aiomqtt connects in a worker thread that a cancel cannot stop: cancelled mid-way, the
+        thread would still open a socket (and a keepalive task) that nobody closes. So the attempt runs
+        shielded; on cancel it is allowed to finish (it is bounded by the client timeout) and is then closed."""
+        attempt = asyncio.create_task(client.__aenter__(), name=f"mqtt-connect:{self.name}")
+        try:
+            await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            await asyncio.wait({attempt}, timeout=self.settings.timeout_s + 1.0)
+            if attempt.done() and not attempt.cancelled() and attempt.exception() is None:
+                with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                    await client.__aexit__(None, None, None)
+            elif not attempt.done():
+                attempt.cancel()
+            raise
 
     def _set_connected(self, connected: bool) -> None:
         assert self._connected is not None
@@ -227,6 +249,21 @@ class SharedMqttClient:
                 self.handler_errors += 1
                 if self.handler_errors == 1:
                     log.exception("MQTT %s: handler for %s failed", self.name, topic)
+
+
+class _Exiting:
+    """Disconnects an already connected aiomqtt client when the block ends (the other half of ``async with``)."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+
+    async def __aenter__(self) -> aiomqtt.Client:
+        return self.client
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # A failing goodbye must not replace the exception that ended the block (a cancel above all).
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self.client.__aexit__(None, None, None)
 
 
 async def _await_background(client: aiomqtt.Client) -> None:
