@@ -117,7 +117,8 @@ async def point_history(
         buckets = math.ceil((end_ts - start_ts) / step_s)
         raise HTTPException(
             422,
-            detail=f"step={step_s:g} s gives {buckets} buckets over this range; at most {MAX_BUCKETS}: use a larger step",
+            detail=f"step={step_s:g} s gives {buckets} buckets over this range; at most {MAX_BUCKETS}: "
+            "use a larger step",
         )
     history = getattr(runtime, "history", None)
     if history is None:
@@ -152,4 +153,3 @@ async def point_history(
 
 def _finite(value: float | str | None) -> float | str | None:
     return None if isinstance(value, float) and not math.isfinite(value) else value
-

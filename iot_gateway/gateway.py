@@ -62,9 +62,7 @@ def point_catalog(site: SiteConfig) -> dict[str, PointInfo]:
     for device in site.devices:
         for point in device.points:
             guid = point.ifc_guid or device.ifc_guid
-            catalog[point.id] = PointInfo(
-                point.id, device.id, point.name, point.unit, point.kind, guid, point.writable
-            )
+            catalog[point.id] = PointInfo(point.id, device.id, point.name, point.unit, point.kind, guid, point.writable)
         if device.connection is not None:
             catalog[device.comm_point_id] = comm_point_info(device)
     return catalog

@@ -14,7 +14,6 @@ from api.runtime import HallRuntime
 from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
 from tests.api.server import running_app
 from tests.iot_gateway.test_gateway_faults import GUID, make_site, modbus_device
-from tests.iot_gateway.test_poller import wait_until
 from tests.peers import free_port
 
 POINT_GUID = "2" * 22
@@ -46,6 +45,7 @@ async def hall(tmp_path: Path) -> AsyncIterator[Hall]:
 
 async def test_points_list_has_metadata_live_values_and_comm_points(hall: Hall) -> None:
     async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+
         async def quality(point_id: str) -> str:
             response = await client.get(f"/api/points/{point_id}")
             return str(response.json()["quality"])

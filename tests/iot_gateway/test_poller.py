@@ -15,7 +15,7 @@ from iot_gateway.poller import Backoff, DeviceState, Poller
 from tests.peers import free_port
 from twin.bus import PointBus
 from twin.clock import ManualClock, SystemClock
-from twin.points import PointUpdate, Quality, Reading, Value
+from twin.points import Quality, Reading, Value
 from twin.site.model import Device, Point
 
 GUID = "0" * 22
