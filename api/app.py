@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from api.runtime import HallRuntime
 
 WEB_VIEWER = Path(__file__).resolve().parent.parent / "web_viewer"
 
 
-def create_app(runtime: HallRuntime) -> FastAPI:
-    """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task."""
+def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task.
+    ``extra_routers`` add routes of a particular mode (the demo's scenario controls)."""
     app = FastAPI(title="HallTwin", version="0.1.0", lifespan=runtime.lifespan)
     app.state.runtime = runtime
     from api import routes_health, routes_model, routes_points, static, ws
@@ -21,6 +23,8 @@ def create_app(runtime: HallRuntime) -> FastAPI:
     app.include_router(routes_model.router)
     app.include_router(routes_points.router)
     app.include_router(ws.router)
+    for router in extra_routers:
+        app.include_router(router)
     # The viewer answers every path no route matches (the router's fallback), so routes added later still win.
     static.mount_viewer(app, WEB_VIEWER)
     return app

@@ -62,71 +62,41 @@ def _load(site_path: Path) -> SiteConfig | None:
         return None
 
 
-async def serve_site(site: SiteConfig, site_path: Path, data_dir: Path, host: str, port: int) -> None:
-    """Run the runtime (gateway, history, API, viewer) under uvicorn until interrupted."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.runtime import HallRuntime
-
-    runtime = HallRuntime(site, site_path, data_dir)
-    config = uvicorn.Config(create_app(runtime), host=host, port=port, log_level="info", ws="websockets-sansio")
-    await uvicorn.Server(config).serve()
-
-
 def _serve(args: argparse.Namespace) -> int:
+    from api.app import create_app
+    from api.runtime import HallRuntime, HistoryConfig
+    from api.serve import serve_app
+    from iot_gateway.mqtt_settings import MqttSettingsError, settings_from_site
+
     site = _load(args.site)
     if site is None:
         return 1
     site_path: Path = args.site.resolve()
     data_dir: Path = args.data_dir or site_path.parent / "halltwin-data"
-    asyncio.run(serve_site(site, site_path, data_dir, args.host, args.port))
+    try:
+        history = HistoryConfig(args.history, args.vm_url)
+        settings_from_site(site.mqtt, base_dir=site_path.parent)  # credentials and CA file, checked before start
+    except (ValueError, MqttSettingsError) as exc:
+        print(f"halltwin serve: {exc}", file=sys.stderr)
+        return 2
+    runtime = HallRuntime(site, site_path, data_dir, history=history, mqtt_bridge=args.mqtt_bridge)
+    asyncio.run(serve_app(create_app(runtime), args.host, args.port))
     return 0
 
 
-async def run_demo(site: SiteConfig, site_path: Path, host: str, port: int, data_dir: Path) -> None:
-    """An MQTT broker of its own, every device of ``site`` simulated (with the hall dynamics), then serve."""
-    from iot_gateway.broker import MqttBrokerLauncher, free_tcp_port
-    from iot_gateway.simulators.hall import HallSimulator, read_layout
-
-    broker = MqttBrokerLauncher(site.mqtt.host, site.mqtt.port)
-    if not port_free(site.mqtt.host, site.mqtt.port):
-        # Another broker (a system mosquitto) owns the site's port: the demo keeps to a broker of its own.
-        broker = MqttBrokerLauncher(site.mqtt.host, free_tcp_port(site.mqtt.host))
-        site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": broker.port})})
-    layout = await asyncio.to_thread(read_layout, site_path.parent / site.site.ifc, site)
-    hall = HallSimulator(site, layout)
-    await broker.start()
-    try:
-        await hall.start()
-        print(f"HallTwin demo on http://{host}:{port} (MQTT broker: {broker.kind} on {broker.host}:{broker.port})")
-        await serve_site(site, site_path, data_dir, host, port)
-    finally:
-        await hall.stop()
-        await broker.stop()
-
-
-def port_free(host: str, port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def _demo(args: argparse.Namespace) -> int:
-    from bim_models import demo_hall
+    from api.demo import run_demo
+    from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
 
-    demo_hall.ensure_demo_hall()  # builds the demo IFC and site.yaml on first run
-    site_path = Path(demo_hall.__file__).resolve().parent / "site.yaml"
-    site = _load(site_path)
+    ensure_demo_hall()  # the demo IFC is generated on first run (and again when its generator changes)
+    site = _load(SITE_PATH)
     if site is None:
         return 1
-    asyncio.run(run_demo(site, site_path, args.host, args.port, args.data_dir))
+    try:
+        asyncio.run(run_demo(site, SITE_PATH, args.host, args.port, args.data_dir, args.tour_interval))
+    except OSError as exc:  # a port of the demo's simulated devices is taken (another demo still running?)
+        print(f"halltwin demo: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -153,12 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", type=Path, help="history and caches (default: halltwin-data beside the site)")
+    serve.add_argument("--history", choices=("sqlite", "victoriametrics"), default="sqlite")
+    serve.add_argument("--vm-url", help="VictoriaMetrics base URL, e.g. http://127.0.0.1:8428")
+    serve.add_argument(
+        "--mqtt-bridge",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="publish every point to halltwin/{site}/point/{id} on the site's broker",
+    )
     serve.set_defaults(func=_serve)
 
     demo = sub.add_parser("demo", help="the bundled demo hall, simulated devices included, on http://127.0.0.1:8000")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", type=Path, default=Path.home() / ".cache" / "halltwin" / "demo")
+    demo.add_argument(
+        "--tour-interval", type=float, default=120.0, help="seconds between scenarios of the tour (0: no tour)"
+    )
     demo.set_defaults(func=_demo)
 
     schema = sub.add_parser("schema", help="print the JSON schema of site.yaml")

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from api.live_fanout import LiveFanout
 from iot_gateway.gateway import Gateway, PointInfo, point_catalog
+from iot_gateway.mqtt_bridge import MqttBridge
 from monitoring.history.base import HistoryStore
 from monitoring.history.recorder import HistoryRecorder
 from twin.bus import PointBus
@@ -18,6 +20,18 @@ from twin.clock import Clock, SystemClock
 from twin.site.model import SiteConfig
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """Where history goes: SQLite in the data folder (default), or VictoriaMetrics behind a local spool."""
+
+    backend: Literal["sqlite", "victoriametrics"] = "sqlite"
+    vm_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend == "victoriametrics" and not self.vm_url:
+            raise ValueError("history backend victoriametrics needs a URL (--vm-url)")
 
 
 class HallRuntime:
@@ -31,6 +45,8 @@ class HallRuntime:
         data_dir: Path,
         clock: Clock | None = None,
         poll_devices: bool = True,
+        history: HistoryConfig | None = None,
+        mqtt_bridge: bool = False,
     ) -> None:
         self.site = site
         self.site_path = site_path
@@ -45,8 +61,11 @@ class HallRuntime:
         self.point_catalog: dict[str, PointInfo] = point_catalog(site)
         self.live = LiveFanout(self.bus)
         self.gateway: Gateway | None = None
+        self.history_config = history or HistoryConfig()
         self.history: HistoryStore | None = None
         self.recorder: HistoryRecorder | None = None
+        self.use_mqtt_bridge = mqtt_bridge
+        self.mqtt_bridge: MqttBridge | None = None
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Start a named background task owned by this runtime; its crash is logged, never silent."""
@@ -70,16 +89,32 @@ class HallRuntime:
         await self._start_points()
 
     async def _start_points(self) -> None:
-        """History first (so the first values are recorded), then the gateway's pollers."""
-        from monitoring.history.sqlite_store import SQLiteHistoryStore
-
+        """History and the MQTT bridge first (so the first values are kept), then the gateway's pollers."""
         self.live = LiveFanout(self.bus)  # fresh: a stopped runtime's fan-out refuses new clients
-        self.history = await SQLiteHistoryStore.open(self.data_dir / "history.sqlite", clock=self.clock)
+        self.history = await self._open_history()
         self.recorder = HistoryRecorder(self.bus, self.history, self.clock)
         self.recorder.start()
+        if self.use_mqtt_bridge:
+            from iot_gateway.mqtt_settings import settings_from_site
+
+            settings = settings_from_site(self.site.mqtt, base_dir=self.site_path.parent)
+            self.mqtt_bridge = MqttBridge(self.bus, self.site.site.id, settings)
+            await self.mqtt_bridge.start()
         if self.poll_devices:
-            self.gateway = Gateway(self.site, self.bus, self.clock)
+            self.gateway = Gateway(self.site, self.bus, self.clock, site_dir=self.site_path.parent)
             await self.gateway.start(self.spawn)
+
+    async def _open_history(self) -> HistoryStore:
+        from monitoring.history.sqlite_store import SQLiteHistoryStore
+
+        config = self.history_config
+        if config.backend == "victoriametrics" and config.vm_url:
+            from monitoring.history.store_forward import StoreAndForward
+            from monitoring.history.victoria_store import VictoriaMetricsStore
+
+            remote = VictoriaMetricsStore(config.vm_url, site=self.site.site.id)
+            return await StoreAndForward.open(remote, self.data_dir / "history-spool.sqlite")
+        return await SQLiteHistoryStore.open(self.data_dir / "history.sqlite", clock=self.clock)
 
     async def _stop_points(self) -> None:
         """Live clients first, then the pollers, then the recorder writes what it holds and the store closes."""
@@ -87,6 +122,9 @@ class HallRuntime:
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None
+        if self.mqtt_bridge is not None:
+            await self.mqtt_bridge.stop()
+            self.mqtt_bridge = None
         if self.recorder is not None:
             await self.recorder.stop()
             self.recorder = None

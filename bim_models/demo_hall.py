@@ -32,6 +32,7 @@ from bim_models.plan import edges
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 GENERATED_IFC = PACKAGE_DIR / "generated" / "demo_hall.ifc"
+SITE_PATH = PACKAGE_DIR / "site.yaml"  # the demo hall's site file, bound to GENERATED_IFC
 PROJECT_NAME = "HallTwin 演示政务服务中心 / HallTwin demo service hall"
 
 

@@ -7,6 +7,7 @@ import logging
 import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from iot_gateway.driver import DeviceUnavailable, Driver, WriteRejected
@@ -105,11 +106,13 @@ class Gateway:
         *,
         driver_factory: DriverFactory | None = None,
         backoff: Backoff | None = None,
+        site_dir: Path | None = None,
     ) -> None:
         self.site = site
         self.bus = bus
         self.clock = clock
         self.backoff = backoff
+        self.site_dir = site_dir  # relative files named in the site (an MQTT CA file) are found here
         self.pollers: dict[str, Poller] = {}  # by device id
         self._factory = driver_factory
         self._points = {point.id: (device, point) for device in site.devices for point in device.points}
@@ -128,7 +131,7 @@ class Gateway:
         if self._factory is None:
             from iot_gateway.registry import DriverRegistry  # drivers import their protocol libraries lazily
 
-            self._factory = DriverRegistry(self.site, self.clock)
+            self._factory = DriverRegistry(self.site, self.clock, self.site_dir)
         start_task = spawn or (lambda name, coro: asyncio.create_task(coro, name=name))
         try:
             for device in self.polled_devices:

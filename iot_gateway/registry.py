@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from iot_gateway.driver import Driver
@@ -40,9 +41,10 @@ class DriverRegistry:
     connection shared by all MQTT devices (N devices, one TCP connection) and one bacpypes3 application shared
     by all BACnet devices (one UDP port). Both shared resources are created on first use and closed here."""
 
-    def __init__(self, site: SiteConfig, clock: Clock) -> None:
+    def __init__(self, site: SiteConfig, clock: Clock, site_dir: Path | None = None) -> None:
         self.site = site
         self.clock = clock
+        self.site_dir = site_dir
         self._mqtt_link: Any = None
         self._bacnet_app: Any = None
 
@@ -52,7 +54,9 @@ class DriverRegistry:
                 from iot_gateway.mqtt_client import SharedMqttClient
                 from iot_gateway.mqtt_settings import settings_from_site
 
-                self._mqtt_link = SharedMqttClient(settings_from_site(self.site.mqtt), name="gateway")
+                self._mqtt_link = SharedMqttClient(
+                    settings_from_site(self.site.mqtt, base_dir=self.site_dir), name="gateway"
+                )
             return {"link": self._mqtt_link, "clock": self.clock}
         if connection_type == "bacnet_ip":
             if self._bacnet_app is None:

@@ -116,6 +116,10 @@ class HallSimulator:
 
     async def start(self) -> None:
         """Start every device server, publish the first values, then tick in a named background task."""
+        # Commandable points start at the model's defaults (AC on, doors locked) until a client writes them.
+        for point_id, value in self.model.values({}).items():
+            if point_id in self._owner:
+                self.simulator_of(point_id).set_value(point_id, value)
         self.update(0.0)
         await asyncio.gather(*(sim.start() for sim in self.simulators.values()))
         log.info("simulating %d devices of %s", len(self.simulators), self.site.site.id)

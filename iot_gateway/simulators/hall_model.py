@@ -218,7 +218,7 @@ class HallModel:
             if what == "forced":
                 return prefix in state.forced_doors
             if what == "open":
-                return prefix in state.forced_doors or not bool(written.get(f"{prefix}.lock", True))
+                return prefix in state.forced_doors  # unlocked is not open: only a forced door stands open here
             if what == "lock":
                 return DOOR_DEFAULTS["lock"]
         if bound.point.kind.value == "analog":

@@ -1,0 +1,100 @@
+"""`halltwin demo`: a broker, the simulated hall on real protocols, the full runtime, and a tour of the scenarios."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, HTTPException
+
+from iot_gateway.simulators.hall import HallSimulator
+from iot_gateway.simulators.scenarios import SCENARIO_NAMES, ScenarioError
+from twin.site.model import SiteConfig
+
+log = logging.getLogger(__name__)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def scenario_router(hall: HallSimulator) -> APIRouter:
+    """/api/demo/scenarios: list, start and clear the simulated incidents (demo mode only)."""
+    router = APIRouter(prefix="/api/demo/scenarios", tags=["demo"])
+
+    @router.get("")
+    async def scenarios() -> dict[str, object]:
+        return {"available": list(SCENARIO_NAMES), "active": {n: s.description for n, s in hall.active.items()}}
+
+    @router.post("/{name}/start")
+    async def start(name: str, target: str | None = None) -> dict[str, str]:
+        try:
+            scenario = hall.start_scenario(name, target)
+        except ScenarioError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        return {"started": scenario.description}
+
+    @router.post("/{name}/clear")
+    async def clear(name: str) -> dict[str, str]:
+        if name not in hall.active:
+            raise HTTPException(status_code=404, detail=f"scenario {name!r} is not active")
+        hall.clear_scenario(name)
+        return {"cleared": name}
+
+    return router
+
+
+async def scenario_tour(hall: HallSimulator, interval_s: float, duration_s: float) -> None:
+    """Play every scenario in turn, so that a demo left running shows each incident and its recovery."""
+    while True:
+        for name in SCENARIO_NAMES:
+            await asyncio.sleep(interval_s)
+            hall.start_scenario(name)
+            await asyncio.sleep(duration_s)
+            hall.clear_scenario(name)
+
+
+async def run_demo(
+    site: SiteConfig, site_path: Path, host: str, port: int, data_dir: Path, tour_interval_s: float
+) -> None:
+    """Start a broker of our own, every device simulated (with the hall dynamics), then serve until stopped."""
+    from api.app import create_app
+    from api.runtime import HallRuntime
+    from api.serve import serve_app
+    from iot_gateway.broker import MqttBrokerLauncher, free_tcp_port
+    from iot_gateway.simulators.hall import read_layout
+
+    mqtt_port = site.mqtt.port if port_free(site.mqtt.host, site.mqtt.port) else free_tcp_port(site.mqtt.host)
+    if mqtt_port != site.mqtt.port:
+        # Another broker (a system mosquitto) owns the site's port: the demo keeps to a broker of its own.
+        site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": mqtt_port})})
+    broker = MqttBrokerLauncher(site.mqtt.host, mqtt_port)
+    layout = await asyncio.to_thread(read_layout, site_path.parent / site.site.ifc, site)
+    # Ten simulated seconds per real second: visitor numbers and queues move visibly while you watch.
+    hall = HallSimulator(site, layout, time_scale=10.0)
+    runtime = HallRuntime(site, site_path, data_dir, mqtt_bridge=True)
+    app: FastAPI = create_app(runtime, extra_routers=[scenario_router(hall)])
+    await broker.start()
+    tour: asyncio.Task[None] | None = None
+    try:
+        await hall.start()
+        if tour_interval_s > 0:
+            tour = asyncio.create_task(scenario_tour(hall, tour_interval_s, tour_interval_s / 2), name="scenario-tour")
+        print(f"HallTwin demo on http://{host}:{port} (MQTT broker: {broker.kind} on {broker.host}:{broker.port})")
+        await serve_app(app, host, port)
+    finally:
+        if tour is not None:
+            tour.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tour
+        await hall.stop()
+        await broker.stop()
