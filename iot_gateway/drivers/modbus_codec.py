@@ -216,10 +216,8 @@ class PointCodec:
             raw: float = value
         elif self.divisor is not None:
             raw = (value - self.value_offset) * self.divisor
-        elif self.scale:
+        else:  # the site model refuses a zero scale
             raw = (value - self.value_offset) / self.scale
-        else:
-            raise EncodeError("a point with scale 0 cannot be written")
         if self.address.data_type in FLOAT_TYPES:
             return self.registers.encode(float(raw))
         if not math.isfinite(raw):

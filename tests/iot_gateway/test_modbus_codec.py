@@ -169,6 +169,12 @@ def test_bit_field_encode_is_read_modify_write() -> None:
         ({"data_type": "uint16", "scale": 0.0}, 1.0, "scale 0"),
     ],
 )
+def test_site_model_rejects_a_zero_scale() -> None:
+    # A zero scale could never be inverted for a write, so the site file refuses it before any codec sees it.
+    with pytest.raises(ValueError, match="scale cannot be 0"):
+        address(data_type="uint16", scale=0.0)
+
+
 def test_encode_rejects_bad_values(fields: dict[str, Any], value: Any, message: str) -> None:
     with pytest.raises(EncodeError, match=message):
         PointCodec(address(**fields)).encode(value)
