@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException
 
 from iot_gateway.simulators.hall import HallSimulator
 from iot_gateway.simulators.scenarios import SCENARIO_NAMES, ScenarioError
+from twin.ports import free_port, port_free
 from twin.site.model import SiteConfig
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def scenario_router(hall: HallSimulator) -> APIRouter:
@@ -70,10 +60,10 @@ async def run_demo(
     from api.app import create_app
     from api.runtime import HallRuntime
     from api.serve import serve_app
-    from iot_gateway.broker import MqttBrokerLauncher, free_tcp_port
+    from iot_gateway.broker import MqttBrokerLauncher
     from iot_gateway.simulators.hall import read_layout
 
-    mqtt_port = site.mqtt.port if port_free(site.mqtt.host, site.mqtt.port) else free_tcp_port(site.mqtt.host)
+    mqtt_port = site.mqtt.port if port_free(site.mqtt.host, site.mqtt.port) else free_port(host=site.mqtt.host)
     if mqtt_port != site.mqtt.port:
         # Another broker (a system mosquitto) owns the site's port: the demo keeps to a broker of its own.
         site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": mqtt_port})})
@@ -92,9 +82,6 @@ async def run_demo(
         print(f"HallTwin demo on http://{host}:{port} (MQTT broker: {broker.kind} on {broker.host}:{broker.port})")
         await serve_app(app, host, port)
     finally:
-        if tour is not None:
-            tour.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tour
+        await cancel_and_wait(tour)
         await hall.stop()
         await broker.stop()

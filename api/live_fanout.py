@@ -59,7 +59,7 @@ class LiveFeed:
             return []
         if len(batch) < self.max_batch and self.window > 0 and not subscription.closed:
             await asyncio.sleep(self.window)
-            batch.extend(await subscription.get_batch(self.max_batch - len(batch), timeout=0))
+            batch.extend(await subscription.get_batch(self.max_batch - len(batch), wait_s=0))
         frames: list[Frame] = []
         dropped = subscription.dropped - self._reported_drops
         if dropped:

@@ -18,6 +18,7 @@ from monitoring.history.recorder import HistoryRecorder
 from twin.bus import PointBus
 from twin.clock import Clock, SystemClock
 from twin.site.model import SiteConfig
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,7 @@ class HallRuntime:
 
     async def stop(self) -> None:
         await self._stop_points()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
 
     @contextlib.asynccontextmanager

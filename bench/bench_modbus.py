@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 from pymodbus.client import AsyncModbusTcpClient
 
 from iot_gateway.drivers.modbus_tcp import ModbusTcpDriver
+from twin.ports import free_port
 from twin.site.model import Device
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,13 +69,6 @@ def power_meter(port: int) -> Device:
          "ifc_guid": "0123456789abcdefABCD_$", "points": points,
          "connection": {"type": "modbus_tcp", "host": "127.0.0.1", "port": port, "device_id": UNIT}}
     )  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 Round = tuple[float, float]  # (reads per second, client CPU microseconds per read)
@@ -127,7 +120,7 @@ async def _measure(device: Device) -> tuple[list[Round], list[Round], list[Any]]
 
 
 def _run(scenario: str) -> None:
-    port = _free_port()
+    port = free_port()
     device = power_meter(port)
     server = subprocess.Popen(
         [sys.executable, "-c", _SERVER, device.model_dump_json(), scenario],

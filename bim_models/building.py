@@ -1,8 +1,14 @@
-"""The building part of the demo hall IFC: storeys, spaces, walls, slabs, doors, stairs, lift, ramp, furniture."""
+"""The building part of the demo hall IFC: storeys, spaces, walls, slabs, doors, windows, stairs, lift, ramp, furniture.
+
+Doors and windows stand in holes the walls are built with (solid pieces beside them, a lintel above and, for a
+window, a sill below), rather than in IfcOpeningElements the exporter would subtract: the same look, no boolean
+operations when the model is converted for the viewer.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from bim_models.devices import pa_zone_of_space
 from bim_models.hall_model import PSET, HallModel
@@ -13,11 +19,19 @@ from bim_models.layout import (
     COUNTER_SIZE,
     EXTERIOR_WALL,
     FURNITURE,
+    GLAZING_HEIGHTS,
+    GLAZING_HIGH_STRIP,
+    GLAZING_MARGIN,
+    GLAZING_NONE_ZONES,
+    GLAZING_PIER,
+    GLAZING_PRIVATE_ZONES,
+    GLAZING_WIDTH,
     LIFT_CAR,
     LIFT_SHAFT,
     RAMP,
     RAMP_RISE,
     SLAB,
+    SPACE_BY_CODE,
     SPACES,
     STAIRS,
     STOREY_BY_CODE,
@@ -26,7 +40,7 @@ from bim_models.layout import (
     Rect,
     Stair,
 )
-from bim_models.plan import Edge, Opening, edges, openings, same_edge, wall_pieces
+from bim_models.plan import EPS, Edge, Opening, edges, openings, same_edge, wall_pieces
 
 WINDOW_KIND_NAMES = {
     "integrated": ("综合窗口", "Integrated window"),
@@ -76,15 +90,73 @@ def build_structure(hall: HallModel) -> BuildingParts:
     return parts
 
 
+@dataclass(frozen=True, slots=True)
+class Glazing:
+    """An exterior window: ``width`` centred at ``at`` along ``edge``, from ``sill`` to ``head`` above the floor."""
+
+    key: str
+    code: str  # e.g. 1F-ENT-S2: room, facade, number along it
+    edge: Edge
+    at: float
+    width: float
+    sill: float
+    head: float
+
+    def cut(self) -> Opening:
+        """The hole it needs in the wall (wall_pieces and the lintel read ``at``, ``width`` and ``height``)."""
+        return Opening(self.key, self.edge, self.at, self.width, self.head, None)
+
+
+def _facade(edge: Edge) -> str:
+    if edge.horizontal:
+        return "S" if abs(edge.line) < EPS else "N"
+    return "W" if abs(edge.line) < EPS else "E"
+
+
+def glazing() -> list[Glazing]:
+    """Windows along every outer wall of a room, evenly spaced between its corners and doorways."""
+    doorways = openings()
+    result: list[Glazing] = []
+    for edge in edges():
+        code = edge.spaces[0]
+        if not edge.exterior or not code:  # inner walls and the lift shaft's own wall
+            continue
+        zone = SPACE_BY_CODE[code].zone_type
+        if zone in GLAZING_NONE_ZONES:
+            continue
+        sill, head = GLAZING_HIGH_STRIP if zone in GLAZING_PRIVATE_ZONES else GLAZING_HEIGHTS[edge.storey]
+        blocked = [
+            (o.at - o.width / 2 - GLAZING_MARGIN, o.at + o.width / 2 + GLAZING_MARGIN)
+            for o in doorways
+            if same_edge(o.edge, edge)
+        ]
+        free = [(edge.lo + GLAZING_MARGIN, edge.hi - GLAZING_MARGIN)]
+        for b0, b1 in sorted(blocked):
+            free = [p for a, b in free for p in ((a, min(b, b0)), (max(a, b1), b)) if p[1] - p[0] >= GLAZING_WIDTH]
+        number = 0
+        for a, b in (p for p in free if p[1] - p[0] >= GLAZING_WIDTH):
+            count = max(1, int((b - a + GLAZING_PIER + EPS) // (GLAZING_WIDTH + GLAZING_PIER)))
+            pitch = (b - a) / count  # spread the windows over the whole stretch, equal piers
+            for i in range(count):
+                number += 1
+                name = f"{code}-{_facade(edge)}{number}"
+                at = round(a + pitch * (i + 0.5), 3)
+                result.append(Glazing(f"glazing:{name}", name, edge, at, GLAZING_WIDTH, sill, head))
+    return result
+
+
 def build_walls_and_doors(hall: HallModel, parts: BuildingParts) -> None:
-    """Walls along every closed edge, doors in their gaps, virtual elements along open edges."""
+    """Walls along every closed edge, doors and windows in their gaps, virtual elements along open edges."""
     all_openings = openings()
+    windows = glazing()
     for edge in edges():
         storey = STOREY_BY_CODE[edge.storey]
         if edge.open:
             _virtual_boundary(hall, parts, edge)
             continue
         cuts = [o for o in all_openings if same_edge(o.edge, edge) and edge.lo <= o.at <= edge.hi]
+        glazed = [w for w in windows if w.edge == edge]
+        cuts += [w.cut() for w in glazed]
         wall = hall.create(
             "IfcWall", f"wall:{edge.key}", _wall_name(edge), "PARTITIONING" if not edge.exterior else "SOLIDWALL"
         )
@@ -96,9 +168,12 @@ def build_walls_and_doors(hall: HallModel, parts: BuildingParts) -> None:
         items = [
             hall.geometry.box(a - edge.lo, -half, b - edge.lo, half, 0, height) for a, b in wall_pieces(edge, cuts)
         ]
-        for cut in cuts:  # the lintel over each doorway
+        for cut in cuts:  # the lintel over each doorway and window
             a, b = cut.at - cut.width / 2 - edge.lo, cut.at + cut.width / 2 - edge.lo
             items.append(hall.geometry.box(a, -half, b, half, cut.height, height - cut.height))
+        for window in glazed:  # and the parapet under each window
+            a, b = window.at - window.width / 2 - edge.lo, window.at + window.width / 2 - edge.lo
+            items.append(hall.geometry.box(a, -half, b, half, 0, window.sill))
         hall.geometry.set_body(wall, items)
         hall.pset(wall, "Pset_WallCommon", {"IsExternal": edge.exterior, "LoadBearing": edge.exterior})
         for code in edge.spaces:
@@ -107,6 +182,34 @@ def build_walls_and_doors(hall: HallModel, parts: BuildingParts) -> None:
     for opening in all_openings:
         if opening.door is not None:
             _door(hall, parts, opening)
+    for window in windows:
+        _window(hall, parts, window)
+
+
+def _window(hall: HallModel, parts: BuildingParts, window: Glazing) -> None:
+    edge = window.edge
+    storey = STOREY_BY_CODE[edge.storey]
+    code = window.code
+    entity = hall.create("IfcWindow", window.key, f"外窗 {code} / Exterior window {code}", "WINDOW")
+    entity.OverallWidth = window.width
+    entity.OverallHeight = round(window.head - window.sill, 3)
+    entity.PartitioningType = "DOUBLE_PANEL_VERTICAL"
+    hall.contain([entity], parts.storeys[edge.storey])
+    x, y = edge.point(window.at)
+    hall.geometry.place(entity, x, y, storey.elevation, 0.0 if edge.horizontal else 90.0)
+    w = window.width / 2
+    frame, pane = 0.06, 0.02
+    sill, head = window.sill, window.head
+    hall.geometry.set_body(entity, [
+        hall.geometry.box(-w, -frame, w, frame, sill, frame),  # bottom rail
+        hall.geometry.box(-w, -frame, w, frame, head - frame, frame),  # top rail
+        hall.geometry.box(-w, -frame, -w + frame, frame, sill, head - sill),  # jambs and the middle mullion
+        hall.geometry.box(w - frame, -frame, w, frame, sill, head - sill),
+        hall.geometry.box(-frame / 2, -frame, frame / 2, frame, sill, head - sill),
+        hall.geometry.box(-w, -pane, w, pane, sill, head - sill),  # the glass
+    ])  # fmt: skip
+    hall.pset(entity, "Pset_WindowCommon", {"IsExternal": True})
+    hall.boundary(parts.spaces[edge.spaces[0]], entity, external=True)
 
 
 def _wall_name(edge: Edge) -> str:

@@ -22,6 +22,17 @@ EXTERIOR_WALL = 0.3
 INTERIOR_WALL = 0.2
 DOOR_HEIGHT = 2.4
 
+# Exterior glazing (IfcWindow in the outer walls): (sill, head) heights above the storey's floor. The 5 m hall
+# storey gets tall windows, the 4.5 m office storey ordinary ones; toilets and the mother-and-baby room get
+# high strip windows for privacy; equipment rooms get none (security, solar gain on the racks).
+GLAZING_HEIGHTS = {"1F": (0.9, 3.3), "2F": (0.9, 2.7)}
+GLAZING_HIGH_STRIP = (1.8, 2.4)
+GLAZING_NONE_ZONES = frozenset({ZoneType.SERVER_ROOM, ZoneType.POWER_ROOM, ZoneType.WEAK_CURRENT})
+GLAZING_PRIVATE_ZONES = frozenset({ZoneType.TOILET, ZoneType.MOTHER_BABY})
+GLAZING_WIDTH = 1.8
+GLAZING_PIER = 1.2  # solid wall between two windows of one room
+GLAZING_MARGIN = 0.6  # solid wall kept to a corner, an inner wall or a doorway
+
 
 @dataclass(frozen=True, slots=True)
 class Rect:

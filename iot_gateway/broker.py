@@ -9,13 +9,14 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
+
+from twin.ports import free_port, port_free
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,6 @@ def find_mosquitto() -> str | None:
     return next((place for place in _MOSQUITTO_PLACES if os.access(place, os.X_OK)), None)
 
 
-def free_tcp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _die_with_parent() -> Callable[[], None] | None:
     """On Linux, have the kernel SIGTERM the broker when we die, even by SIGKILL: no orphaned brokers
     holding ports after a crashed test run. Elsewhere the PID-based stop() is all there is."""
@@ -57,16 +51,6 @@ def _die_with_parent() -> Callable[[], None] | None:
         prctl(pr_set_pdeathsig, int(signal.SIGTERM))
 
     return set_parent_death_signal
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the brokers do: TIME_WAIT is no obstacle
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
 
 
 class MqttBrokerLauncher:
@@ -86,7 +70,7 @@ class MqttBrokerLauncher:
         """``extra_config``: more mosquitto.conf lines for the listener (TLS files, password_file,
         ``allow_anonymous false``); only mosquitto understands them."""
         self.host = host
-        self.port = port if port is not None else free_tcp_port(host)
+        self.port = port if port is not None else free_port(host=host)
         self.start_timeout_s = start_timeout_s
         mosquitto = find_mosquitto() if kind in ("auto", "mosquitto") else None
         if kind == "mosquitto" and mosquitto is None:
@@ -118,7 +102,7 @@ class MqttBrokerLauncher:
     async def start(self) -> None:
         if self.running:
             return
-        if not port_is_free(self.host, self.port):
+        if not port_free(self.host, self.port):
             # Checked first: otherwise the wait below would happily connect to whoever holds the port.
             raise BrokerStartError(f"cannot start the MQTT broker: {self.host}:{self.port} is already in use")
         if self.kind == "mosquitto":

@@ -12,10 +12,12 @@ from typing import Any, Protocol
 
 from iot_gateway.driver import DeviceUnavailable, Driver, WriteRejected
 from iot_gateway.poller import Backoff, Poller
+from twin import i18n
 from twin.bus import PointBus
 from twin.clock import Clock
 from twin.points import Value
 from twin.site.model import Device, Names, Point, PointKind, SiteConfig
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,8 @@ class PointInfo:
 
 
 def comm_point_info(device: Device) -> PointInfo:
-    # The name is built from the device's own bilingual name, so no separate translation is needed.
-    name = Names(zh=f"{device.name.zh} 通信中断", en=f"{device.name.en}: communication lost")
+    # The name is the device's own bilingual name in the i18n template, so every device is covered.
+    name = i18n.names("point.comm_lost", device=device.name)
     return PointInfo(device.comm_point_id, device.id, name, "", PointKind.BINARY, device.ifc_guid, False)
 
 
@@ -147,10 +149,7 @@ class Gateway:
     async def stop(self) -> None:
         """Cancel and await every poller (each closes its driver), then release shared driver resources."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*tasks)
         if self._factory is not None:
             await self._factory.close()
         self.pollers.clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
@@ -13,6 +12,7 @@ from iot_gateway.mqtt_client import MqttDisconnected, SharedMqttClient
 from iot_gateway.mqtt_settings import MqttSettings
 from twin.bus import PointBus, Subscription
 from twin.points import PointUpdate
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ class MqttBridge:
     async def stop(self, timeout_s: float = 2.0) -> None:
         """Stop publishing, say "offline" (retained) if connected, and disconnect cleanly."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self.client.connected:
             try:
                 await asyncio.wait_for(self.client.publish(self.status_topic, b"offline", 1, True), timeout_s)
@@ -118,7 +115,7 @@ class MqttBridge:
                 if not await self._publish_pending():
                     await asyncio.sleep(0.05)  # the link is going down: let the client notice
                 continue
-            for update in await subscription.get_batch(timeout=self.idle_poll_s):
+            for update in await subscription.get_batch(wait_s=self.idle_poll_s):
                 self.pending[update.point_id] = update
 
     async def _publish_status(self) -> bool:

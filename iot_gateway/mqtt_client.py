@@ -13,6 +13,8 @@ from typing import Any
 import aiomqtt
 
 from iot_gateway.mqtt_settings import MqttSettings
+from twin.backoff import RetryDelay
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,7 @@ class SharedMqttClient:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def attach(self) -> None:
         """Start the connection for one more user (the first one starts it)."""
@@ -165,7 +164,7 @@ class SharedMqttClient:
         return client
 
     async def _run(self) -> None:
-        delay = self.backoff_initial_s
+        delay = RetryDelay(self.backoff_initial_s, self.backoff_max_s)
         down_since_logged = False
         while True:
             client = self._new_client()
@@ -182,7 +181,7 @@ class SharedMqttClient:
                     self._set_connected(True)
                     log.info("MQTT %s connected to %s (%d topics)", self.name, self.settings.label, len(topics))
                     down_since_logged = False
-                    delay = self.backoff_initial_s
+                    delay.reset()
                     async for message in client.messages:
                         self._dispatch(message)
             except aiomqtt.MqttError as error:
@@ -198,8 +197,7 @@ class SharedMqttClient:
                 self._client = None
                 self._set_connected(False)
                 await _await_background(client)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter: restarted brokers get no herd
-            delay = min(delay * 2, self.backoff_max_s)
+            await asyncio.sleep(delay.next() * random.uniform(0.8, 1.2))  # jitter: restarted brokers get no herd
 
     async def _enter(self, client: aiomqtt.Client) -> None:
         """Connect. aiomqtt connects in a worker thread that a cancel cannot stop: cancelled mid-way, the

@@ -46,6 +46,10 @@ class Backoff:
         return min(self.maximum, self.first * 2.0 ** (attempt - self.fast_attempts))
 
 
+# States in which comm_lost is (or is about to be) True: a GOOD value received ends them.
+_COMM_LOST_STATES = frozenset({DeviceState.STARTING, DeviceState.UNAVAILABLE})
+
+
 def _same(a: Value, b: Value) -> bool:
     """Value equality for the change filter: NaN equals NaN, True is not 1."""
     if type(a) is not type(b):
@@ -97,6 +101,7 @@ class Poller:
         self.state = DeviceState.STARTING
         self.polls = 0
         self._connected = False
+        self._connecting = False  # inside driver.connect(): COV/MQTT values may already arrive
         self._down_since: float | None = None
         self._published: dict[str, PointUpdate] = {}
         self._refreshed: dict[str, tuple[float, float]] = {}  # point -> (source_ts, monotonic when it arrived)
@@ -152,6 +157,7 @@ class Poller:
         await self.clock.sleep(max(0.0, deadline - self.clock.monotonic()))
 
     async def _connect(self) -> bool:
+        self._connecting = True
         try:
             async with asyncio.timeout(self.guard):
                 await self.driver.connect()
@@ -165,6 +171,10 @@ class Poller:
             await self._close_driver()
             self._mark_unavailable(_reason(exc), exc)
             return False
+        finally:
+            self._connecting = False
+        # Online only once the device has sent something (the first poll, or a pushed value): a device that
+        # accepts the connection but never answers must not flap comm_lost at every reconnect attempt.
         self._connected = True
         return True
 
@@ -230,6 +240,10 @@ class Poller:
                     log.warning("device %s: driver reported unknown point %s (ignored)", self.device.id, point_id)
                 continue
             if reading.quality is Quality.GOOD:
+                if self.state in _COMM_LOST_STATES and (self._connected or self._connecting):
+                    # A value pushed right after a reconnect (COV, MQTT) proves communication before the first
+                    # poll does: comm_lost False goes out first, so the comm-loss point never lags the values.
+                    self._mark_online()
                 previous = self._refreshed.get(point_id)
                 # A cached reading re-delivered with the same source time is not fresh data.
                 if previous is None or previous[0] != reading.source_ts:

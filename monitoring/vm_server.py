@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,14 +12,9 @@ from types import TracebackType
 
 import httpx
 
+from twin.ports import free_port
+
 DEFAULT_BINARY = Path("/usr/bin/victoria-metrics")
-
-
-def _free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class VictoriaMetricsServer:
@@ -37,7 +31,7 @@ class VictoriaMetricsServer:
         extra_args: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.port = port or _free_tcp_port()
+        self.port = port or free_port()
         self.binary = Path(binary)
         self.retention = retention
         self.extra_args = extra_args

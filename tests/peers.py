@@ -1,17 +1,26 @@
-"""Helpers for tests that talk to real peers on loopback: free ports and the shared data folder."""
+"""Helpers for tests that talk to real peers on loopback: free ports, the shared data folder, deadlines."""
 
 from __future__ import annotations
 
-import socket
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
+
+from twin.ports import free_port, port_free
+
+__all__ = ["REPO_ROOT", "SHARED", "free_port", "port_free", "wait_until"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port that is free for TCP (default) or UDP (socket.SOCK_DGRAM) on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+async def wait_until(condition: Callable[[], object], within_s: float, what: str, interval_s: float = 0.005) -> float:
+    """Poll ``condition`` until it is true and return the seconds that took; AssertionError naming ``what``
+    after ``within_s`` (a functional deadline the issue sets, not a speed assertion)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not condition():
+        if loop.time() - started > within_s:
+            raise AssertionError(f"not within {within_s:.2f} s: {what}")
+        await asyncio.sleep(interval_s)
+    return loop.time() - started

@@ -42,15 +42,16 @@ class Subscription:
         self._queue.append(update)
         self._ready.set()
 
-    async def get_batch(self, max_items: int = 1000, timeout: float | None = None) -> list[PointUpdate]:
-        """Wait for at least one update (or the timeout, or close) and return up to ``max_items``."""
+    async def get_batch(self, max_items: int = 1000, wait_s: float | None = None) -> list[PointUpdate]:
+        """Wait for at least one update (at most ``wait_s`` seconds when given, or until close) and return up to
+        ``max_items``."""
         if not self._queue and not self._closed:
             self._ready.clear()
-            if timeout is None:
+            if wait_s is None:
                 await self._ready.wait()
             else:
                 try:
-                    await asyncio.wait_for(self._ready.wait(), timeout)
+                    await asyncio.wait_for(self._ready.wait(), wait_s)
                 except TimeoutError:
                     return []
         batch: list[PointUpdate] = []

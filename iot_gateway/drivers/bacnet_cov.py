@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bacpypes3.apdu import AbortPDU, ErrorRejectAbortNack, RejectPDU, SubscribeCOVRequest
+from bacpypes3.apdu import AbortPDU, AbortReason, ErrorRejectAbortNack, RejectPDU, SubscribeCOVRequest
 from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import ObjectIdentifier
 
 from iot_gateway.drivers.bacnet_app import CovHandler, GatewayApplication
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,11 @@ def describe(error: BaseException) -> str:
     if error_class is not None:
         return f"error {error_class}/{getattr(error, 'errorCode', '?')}"
     return f"{type(error).__name__}: {error}".rstrip(": ")
+
+
+def no_response(error: BaseException) -> bool:
+    """The device did not answer at all (the stack gave up on its own timer): unreachable, not a refusal."""
+    return isinstance(error, AbortPDU) and error.apduAbortRejectReason == AbortReason.noResponse
 
 
 def object_text(object_id: ObjectIdentifier) -> str:
@@ -91,9 +97,7 @@ class CovSubscriptions:
     async def stop(self, *, cancel_on_device: bool) -> None:
         """Stop renewing; if the device is reachable also cancel its subscriptions (politely, briefly)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         app, self._app = self._app, None
         if app is None:
             return
@@ -131,7 +135,8 @@ class CovSubscriptions:
         for object_id, outcome in zip(self.objects, outcomes, strict=True):
             if outcome is None:
                 self._accepted(object_id)
-            elif isinstance(outcome, TimeoutError):
+            elif isinstance(outcome, TimeoutError) or no_response(outcome):
+                # Silence is the Poller's to report (device unavailable, once), not a COV refusal per object.
                 unreachable = True
                 self.active.discard(object_id)  # retried at the next renewal
             elif isinstance(outcome, asyncio.CancelledError):

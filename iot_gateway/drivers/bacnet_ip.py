@@ -14,13 +14,13 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bacpypes3.apdu import AbortPDU, AbortReason, ErrorRejectAbortNack, RejectPDU
+from bacpypes3.apdu import AbortPDU, ErrorRejectAbortNack, RejectPDU
 from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import ObjectIdentifier, PropertyIdentifier
 
 from iot_gateway.driver import DeviceUnavailable, ReadingSink, WriteRejected
 from iot_gateway.drivers.bacnet_app import GATEWAY_APPLICATION, BacnetApplicationHolder, GatewayApplication
-from iot_gateway.drivers.bacnet_cov import CovSubscriptions, describe, object_text
+from iot_gateway.drivers.bacnet_cov import CovSubscriptions, describe, no_response, object_text
 from iot_gateway.drivers.bacnet_reads import ReadPlan
 from iot_gateway.drivers.bacnet_values import (
     ValueConversionError,
@@ -249,7 +249,7 @@ class BacnetIpDriver:
                 f"device {self.device.id} ({self.address}) did not answer {what} within {timeout:g} s"
             ) from None
         except AbortPDU as abort:
-            if abort.apduAbortRejectReason == AbortReason.noResponse:
+            if no_response(abort):
                 self._reachable = False
                 raise DeviceUnavailable(
                     f"device {self.device.id} ({self.address}) did not answer {what}"

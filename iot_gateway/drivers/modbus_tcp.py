@@ -12,6 +12,9 @@ Failure mapping (the Poller owns schedule, backoff and reconnects):
   the other blocks are still read.
 - a NaN/inf float or a short response -> that point is BAD.
 - a write to a non-writable point, a value that does not fit, or an exception response -> WriteRejected.
+
+Logging: the Poller logs the device going unavailable and recovering (once each); this driver logs what only it
+knows: a block answering exception responses (and healing), and the TCP link detail at debug level.
 """
 
 from __future__ import annotations
@@ -157,15 +160,11 @@ class ModbusTcpDriver:
         return DeviceUnavailable(f"{self._where}: {reason}")
 
     def _set_link_state(self, state: str, reason: str) -> None:
-        if state == self._link_state:
-            return
-        previous, self._link_state = self._link_state, state
-        if state == "down":
-            log.warning("%s unavailable: %s", self._where, reason)
-        elif previous == "down":
-            log.info("%s recovered", self._where)
-        else:
-            log.info("%s %s", self._where, reason)
+        # Debug only: the Poller logs the device's unavailable/recovered once (it knows the device state, house
+        # rule 4); this line adds the TCP-level detail for whoever debugs the link.
+        if state != self._link_state:
+            self._link_state = state
+            log.debug("%s link %s: %s", self._where, state, reason)
 
     def _set_block_state(self, index: int, state: str) -> None:
         if self._block_states[index] == state:

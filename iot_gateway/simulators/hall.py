@@ -15,6 +15,7 @@ from iot_gateway.simulators.scenarios import Scenario, build_scenario
 from twin.clock import Clock, SystemClock
 from twin.points import Value
 from twin.site.model import BacnetConnection, Device, ModbusConnection, MqttConnection, SiteConfig
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ class HallSimulator:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         await asyncio.gather(*(sim.stop() for sim in self.simulators.values()), return_exceptions=True)
 
     async def _run(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -15,6 +14,7 @@ from iot_gateway.mqtt_settings import MqttSettings, settings_from_site
 from twin.clock import Clock, SystemClock
 from twin.points import Value
 from twin.site.model import Device, MqttAddress, MqttBroker, MqttConnection, Point
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,7 @@ class MqttDeviceSimulator:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         client, self._client = self._client, None
         if client is not None:
             await client.stop()

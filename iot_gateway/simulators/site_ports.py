@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import socket
 
+from twin.ports import free_port
 from twin.site.model import BacnetConnection, Device, ModbusConnection, SiteConfig
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port free on 127.0.0.1 for TCP (default) or UDP right now."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def with_free_ports(site: SiteConfig, mqtt_port: int | None = None) -> SiteConfig:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -81,6 +82,29 @@ class HistoryResult:
 
     def __len__(self) -> int:
         return len(self.samples) if self.resolution is Resolution.RAW else len(self.buckets)
+
+    @classmethod
+    def raw(
+        cls,
+        point_id: str,
+        start: float,
+        end: float,
+        step: float | None,
+        samples: Iterable[HistorySample],
+        max_samples: int,
+    ) -> HistoryResult:
+        """A raw result of at most ``max_samples``; stores pass up to one more so that ``truncated`` is known
+        without counting the rest."""
+        kept = tuple(itertools.islice(samples, max_samples + 1))
+        return cls(
+            point_id,
+            start,
+            end,
+            step,
+            Resolution.RAW,
+            samples=kept[:max_samples],
+            truncated=len(kept) > max_samples,
+        )
 
 
 @runtime_checkable

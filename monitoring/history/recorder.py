@@ -6,9 +6,11 @@ import asyncio
 import logging
 
 from monitoring.history.base import HistoryStore, HistoryStoreError
+from twin.backoff import RetryDelay
 from twin.bus import PointBus, Subscription
 from twin.clock import Clock, SystemClock
 from twin.points import PointUpdate
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ class HistoryRecorder:
             self._unwritten = []
 
     async def _write(self, batch: list[PointUpdate]) -> None:
-        delay = self.retry_initial_s
+        delay = RetryDelay(self.retry_initial_s, self.retry_max_s)
         while True:
             try:
                 await self.store.append(batch)
@@ -81,8 +83,7 @@ class HistoryRecorder:
                 if not self._failing:
                     self._failing = True
                     log.error("history store failing, holding %d updates and retrying: %s", len(batch), exc)
-                await self.clock.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+                await self.clock.sleep(delay.next())
                 continue
             except Exception:  # a bug, not an outage: drop this batch loudly rather than stop recording
                 log.exception("history store raised unexpectedly; %d updates dropped", len(batch))
@@ -103,8 +104,7 @@ class HistoryRecorder:
         try:
             await asyncio.wait_for(asyncio.shield(task), grace_s)
         except TimeoutError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
             unwritten = len(self._unwritten) + len(self._subscription.drain())
             self.lost += unwritten
             log.error("%s stopped before the history store accepted %d updates", self.name, unwritten)

@@ -27,6 +27,7 @@ from monitoring.history.base import (
     Resolution,
     check_range,
 )
+from monitoring.history.sqlite_file import open_wal_database
 from twin.clock import Clock, SystemClock
 from twin.points import PointUpdate
 
@@ -134,35 +135,20 @@ class SQLiteHistoryStore:
         if self.path.exists() and not self.path.is_file():
             raise HistoryStoreError(f"history database {self.path}: is not a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
-        try:
-            # The first real read is what detects a file that is not a SQLite database.
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "history_meta" not in tables:
-                raise HistoryStoreError(
-                    f"history database {self.path}: is a SQLite database of something else "
-                    f"(tables {sorted(tables)[:5]}); refusing to add history tables to it"
-                )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process crash
-            conn.execute("PRAGMA cache_size=-32000")
-            conn.executescript(sql.SCHEMA)
-            meta = dict(conn.execute("SELECT key, value FROM history_meta").fetchall())
-            if meta.get("schema_version") != sql.SCHEMA_VERSION:
-                raise HistoryStoreError(
-                    f"history database {self.path}: schema version {meta.get('schema_version')!r}, "
-                    f"this program reads version {sql.SCHEMA_VERSION}"
-                )
-            self._minute_done = int(meta["minute_done"])
-            self._hour_done = int(meta["hour_done"])
-            self._point_ids = {name: pid for pid, name in conn.execute("SELECT id, name FROM point")}
-        except sqlite3.Error as exc:
-            conn.close()
-            raise HistoryStoreError(f"history database {self.path}: not a usable SQLite file ({exc})") from exc
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
+        self._conn = open_wal_database(self.path, f"history database {self.path}", "history_meta", self._prepare)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA cache_size=-32000")
+        conn.executescript(sql.SCHEMA)
+        meta = dict(conn.execute("SELECT key, value FROM history_meta").fetchall())
+        if meta.get("schema_version") != sql.SCHEMA_VERSION:
+            raise HistoryStoreError(
+                f"history database {self.path}: schema version {meta.get('schema_version')!r}, "
+                f"this program reads version {sql.SCHEMA_VERSION}"
+            )
+        self._minute_done = int(meta["minute_done"])
+        self._hour_done = int(meta["hour_done"])
+        self._point_ids = {name: pid for pid, name in conn.execute("SELECT id, name FROM point")}
 
     def _point_id(self, conn: sqlite3.Connection, name: str) -> int:
         cursor = conn.execute("INSERT INTO point (name) VALUES (?)", (name,))
@@ -308,19 +294,11 @@ class SQLiteHistoryStore:
                 sql.SELECT_RAW,
                 (row[0], math.ceil(start * 1000), math.floor(end * 1000), self.max_samples + 1),
             ).fetchall()
-            samples = tuple(
+            samples = (
                 HistorySample(ts / 1000.0, text if value is None else value, QUALITY_BY_CODE[quality])
-                for ts, value, text, quality in rows[: self.max_samples]
+                for ts, value, text, quality in rows
             )
-            return HistoryResult(
-                point_id,
-                start,
-                end,
-                step,
-                Resolution.RAW,
-                samples=samples,
-                truncated=len(rows) > self.max_samples,
-            )
+            return HistoryResult.raw(point_id, start, end, step, samples, self.max_samples)
         assert step is not None
         minute_kept_from = self.clock.time() - self.retention.minute_days * DAY_S
         resolution = Resolution.HOUR if step >= HOUR_S or start < minute_kept_from else Resolution.MINUTE

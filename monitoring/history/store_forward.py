@@ -27,8 +27,11 @@ from monitoring.history.base import (
     HistoryStore,
     HistoryStoreError,
 )
+from monitoring.history.sqlite_file import open_wal_database
+from twin.backoff import RetryDelay
 from twin.clock import Clock, SystemClock
 from twin.points import PointUpdate, Quality
+from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -97,23 +100,8 @@ class StoreAndForward:
 
     def _open_sync(self) -> None:
         self.spool_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.spool_path, isolation_level=None)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "spool" not in tables:
-                raise HistoryStoreError(
-                    f"history spool {self.spool_path}: a SQLite database of something else; not touching it"
-                )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise HistoryStoreError(f"history spool {self.spool_path}: not a usable SQLite file ({exc})") from exc
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
+        what = f"history spool {self.spool_path}"
+        self._conn = open_wal_database(self.spool_path, what, "spool", lambda conn: conn.executescript(_SCHEMA))
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None
@@ -161,7 +149,7 @@ class StoreAndForward:
     # ---- forwarder task ------------------------------------------------------------------------------------
 
     async def _forward_forever(self) -> None:
-        delay = self.retry_initial_s
+        delay = RetryDelay(self.retry_initial_s, self.retry_max_s)
         while True:
             self._wake.clear()  # before peeking, so an append during the peek is never missed
             rows: list[Row] = await self._in_spool(self._peek_sync, self.batch_size)
@@ -183,20 +171,16 @@ class StoreAndForward:
                     exc,
                 )
                 continue
-            except (HistoryBackendUnavailable, TimeoutError, OSError) as exc:
+            except Exception as exc:
+                if not isinstance(exc, HistoryBackendUnavailable | TimeoutError | OSError):
+                    # A bug in a remote store, not an outage: it must not stop forwarding either (back off, retry).
+                    log.exception("history forwarding failed unexpectedly")
                 self._mark_down(exc)
-                await self.clock.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
-                continue
-            except Exception as exc:  # a bug in a remote store must not stop forwarding: back off, retry
-                log.exception("history forwarding failed unexpectedly")
-                self._mark_down(exc)
-                await self.clock.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+                await self.clock.sleep(delay.next())
                 continue
             await self._in_spool(self._delete_sync, first, last)
             self.forwarded += len(rows)
-            delay = self.retry_initial_s
+            delay.reset()
             if self._remote_down:
                 self._remote_down = False
                 pending = await self._in_spool(self._count_sync)
@@ -247,9 +231,7 @@ class StoreAndForward:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         try:
             await self._in_spool(self._close_sync)
         finally:

@@ -151,19 +151,11 @@ class VictoriaMetricsStore:
             target = values if series["metric"]["__name__"].endswith("_value") else qualities
             target.update(zip(series["timestamps"], map(float, series["values"]), strict=True))
         stamps = sorted(qualities.keys() | values.keys())
-        samples = tuple(
+        samples = (
             HistorySample(ts / 1000.0, values.get(ts), QUALITY_BY_CODE.get(int(qualities.get(ts, 0)), Quality.BAD))
-            for ts in stamps[: self.max_samples]
+            for ts in stamps
         )
-        return HistoryResult(
-            point_id,
-            start,
-            end,
-            step,
-            Resolution.RAW,
-            samples=samples,
-            truncated=len(stamps) > self.max_samples,
-        )
+        return HistoryResult.raw(point_id, start, end, step, samples, self.max_samples)
 
     async def _query_steps(self, point_id: str, start: float, end: float, step: float) -> HistoryResult:
         selector = self._selector(point_id, f"{self.measurement}_value")

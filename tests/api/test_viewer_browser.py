@@ -73,7 +73,9 @@ class Viewer:
         return distinct, not_background
 
     async def click_element(self, guid: str) -> None:
-        """Click where the element is visible on screen, as a user would."""
+        """Click where the element is visible on screen, as a user would (once a camera flight has ended:
+        a click flies the camera to what it picked)."""
+        await self.until("!window.hallTwin.stage.flying")
         point = await self.js("(guid) => window.hallTwin.screenPointOf(guid)", guid)
         assert point is not None, f"{guid} is nowhere visible on screen"
         await self.page.mouse.click(point["x"], point["y"])
@@ -97,6 +99,8 @@ async def test_fzk_house_renders_picks_and_switches_storeys(
         assert covered > 0.2, f"the building covers only {covered:.0%} of the canvas"
         await viewer.screenshot("fzk_all_storeys.png")
         assert await viewer.page.locator("h1").inner_text() == "政务服务大厅数字孪生"
+        await viewer.until("window.hallTwin.scenarioApi === false")  # not the demo: no scenario panel
+        assert await viewer.page.get_by_test_id("scenario-panel").is_hidden()
         assert await viewer.js("window.hallTwin.storeys().map((s) => s.name)") == ["Erdgeschoss", "Dachgeschoss"]
 
         await viewer.select_storey(ERDGESCHOSS)
@@ -241,6 +245,7 @@ async def test_viewer_works_on_a_server_without_live_data(
         await viewer.click_element(OFFICE_DOOR)
         await viewer.until("document.querySelector('[data-testid=info-name]')?.textContent === 'Innentuer-3'")
         assert await viewer.page.locator("[data-testid=info-points]").count() == 0
+        assert await viewer.page.get_by_test_id("alarm-list").is_hidden()  # no live data, nothing to list
         assert viewer.errors == []
 
 
@@ -267,12 +272,15 @@ async def test_demo_hall_in_the_viewer(tmp_path: Path, model_cache: Path, browse
             assert distinct > 50 and covered > 0.05, (storey["name"], distinct, covered)
             await viewer.screenshot(f"demo_hall_storey_{storey['name']}.png")
 
-        alarm = next(p for p in points if p.kind.value == "binary" and _is_alarm_suffix(p.id) and p.ifc_guid)
+        # A device with an alarm point that can be seen from here (the last storey): one behind a wall cannot.
+        alarms = [p for p in points if p.kind.value == "binary" and _is_alarm_suffix(p.id) and p.ifc_guid]
+        in_view = await viewer.js(
+            "(gs) => gs.map((g) => window.hallTwin.screenPointOf(g) !== null)", [p.ifc_guid for p in alarms]
+        )
+        alarm = next(p for p, seen in zip(alarms, in_view, strict=True) if seen)
         runtime.bus.publish(update(alarm.id, True))
         state_of = "([guid, state]) => window.hallTwin.elementState(guid) === state"
         await viewer.until(state_of, [alarm.ifc_guid, "alarm"])
-        storey_of = await viewer.js("(g) => window.hallTwin.model.info.get(g).storey", alarm.ifc_guid)
-        await viewer.select_storey(storey_of or "all")
         await viewer.click_element(str(alarm.ifc_guid))
         row = viewer.page.locator(f'[data-testid=info-points] tr[data-point="{alarm.id}"]')
         await row.wait_for(timeout=STEP_TIMEOUT_MS)
@@ -286,3 +294,139 @@ def _is_alarm_suffix(point_id: str) -> bool:
     return suffix in {"fire", "forced", "fault", "on_battery", "trouble"} or suffix.startswith(
         ("smoke_", "ebtn_", "leak_")
     )
+
+
+# --- the demo: scenario panel, alarm list, markers that do not show through floors ----------------------------
+
+SCENARIO_LABELS_ZH = ["火灾", "漏水", "市电中断", "门被强行打开", "紧急按钮"]  # the order of /api/demo/scenarios
+TOLERANCE = 10  # per channel, for colours read back from the frame
+# Per marker: [guid, storey GlobalId, state, shown (storey on and nothing in front), page point or null].
+MARKERS = """() => [...window.hallTwin.markers.sprites.keys()].map((g) => [
+  g, window.hallTwin.model.info.get(g)?.storey ?? null, window.hallTwin.elementState(g),
+  window.hallTwin.markerShown(g), window.hallTwin.markerScreenPoint(g)])"""
+PRESSED = "[...document.querySelectorAll('[data-scenario]')].map((b) => b.getAttribute('aria-pressed'))"
+FLIGHT_OVER = "!window.hallTwin.stage.flying"
+ALL_KNOWN = "() => [...window.hallTwin.markers.sprites.values()].every((s) => s.userData.state !== 'unknown')"
+ALARMS_ARE = "(want) => JSON.stringify(window.hallTwin.alarms().sort()) === JSON.stringify(want)"
+
+
+def near(colour: str, wanted: str) -> bool:
+    a, b = bytes.fromhex(colour.lstrip("#")), bytes.fromhex(wanted.lstrip("#"))
+    return all(abs(x - y) <= TOLERANCE for x, y in zip(a, b, strict=True))
+
+
+def far_from_all(point: dict[str, float], others: list[dict[str, float]], distance: float) -> bool:
+    return all(abs(point["x"] - o["x"]) > distance or abs(point["y"] - o["y"]) > distance for o in others)
+
+
+async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
+    tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
+) -> None:
+    """The real demo (simulated devices polled by the gateway): a dot under the upper floor is not drawn; the
+    scenario panel starts a fire; its smoke detectors turn red and are listed; a click on the list flies to
+    one; Esc flies back; the panel clears the fire."""
+    from tests.api.demo_fixtures import ALL_GOOD_DEADLINE_S, all_good, fire_expectations, running_demo
+
+    async with running_demo(tmp_path, model_cache) as demo:
+        viewer, _ = await asyncio.gather(
+            Viewer.open(browser, demo.url, screenshot_dir),
+            demo.wait_points("every point GOOD", all_good, ALL_GOOD_DEADLINE_S),
+        )
+        await viewer.until("window.hallTwin.scenarioApi === true")
+        assert await viewer.page.get_by_test_id("scenario-panel").is_visible()
+        labels = await viewer.js("[...document.querySelectorAll('[data-scenario] .label')].map((e) => e.textContent)")
+        assert labels == SCENARIO_LABELS_ZH
+        assert await viewer.js(PRESSED) == ["false"] * len(labels)
+        await viewer.until("window.hallTwin.markers.sprites.size > 50")
+        await viewer.until(ALL_KNOWN)
+        assert await viewer.page.get_by_test_id("alarm-list").locator(".alarm-empty").is_visible()
+        await viewer.screenshot("demo_viewer_all_storeys.png")
+
+        # All storeys: the ground floor's dots are under the upper floor and are not drawn.
+        ground, upper = (s["guid"] for s in await viewer.js("window.hallTwin.storeys()"))
+        markers_all = await viewer.js(MARKERS)
+        on_ground = [m for m in markers_all if m[1] == ground]
+        assert sum(not m[3] for m in on_ground) >= 0.8 * len(on_ground), "ground-floor dots show through the floor"
+        drawn_all = [m[4] for m in markers_all if m[3] and m[4]]
+        await viewer.select_storey(ground)
+        markers_ground = {m[0]: m for m in await viewer.js(MARKERS)}
+        hidden_then_shown = [
+            m for m in on_ground
+            if not m[3] and markers_ground[m[0]][3] and m[2] == "normal" and m[4] and far_from_all(m[4], drawn_all, 24)
+        ]  # fmt: skip
+        assert hidden_then_shown, "no ground-floor dot to compare"
+        probe = hidden_then_shown[0]
+        x, y = probe[4]["x"], probe[4]["y"]
+        green = STATE_COLOURS["normal"]
+        seen_alone = await viewer.js("([x, y]) => window.hallTwin.coloursAround(x, y)", [x, y])
+        assert any(near(c, green) for c in seen_alone), (probe, seen_alone)
+        await viewer.select_storey("all")
+        seen_through = await viewer.js("([x, y]) => window.hallTwin.coloursAround(x, y)", [x, y])
+        assert not any(near(c, green) for c in seen_through), (probe, seen_through)
+
+        # The fire, started from the panel.
+        home = await viewer.js("window.hallTwin.cameraTarget()")
+        await viewer.page.click("[data-scenario=fire]")
+        await viewer.until("document.querySelector('[data-scenario=fire]').getAttribute('aria-pressed') === 'true'")
+        zone = demo.hall.active["fire"].target
+        points = {p.id: p for d in demo.site.devices for p in d.points}
+        burning = sorted(
+            str(points[pid].ifc_guid) for pid, on in fire_expectations(demo, zone).items() if on and ".smoke_" in pid
+        )
+        assert burning
+        await viewer.until(ALARMS_ARE, burning)
+        assert await viewer.js("(gs) => gs.map((g) => window.hallTwin.markerColour(g))", burning) == [
+            STATE_COLOURS["alarm"]
+        ] * len(burning)
+        assert await viewer.page.locator("#alarm-list .alarm-count").inner_text() == str(len(burning))
+        # Under the upper floor: no solid dot, but a faint ghost so that the alarm is noticed from this view.
+        ghosts = await viewer.js(
+            "(gs) => gs.map((g) => [window.hallTwin.markerShown(g),"
+            " window.hallTwin.markers.sprites.get(g).userData.ghost.visible])",
+            burning,
+        )
+        assert all(ghost for shown, ghost in ghosts if not shown), ghosts
+        await viewer.screenshot("demo_viewer_fire_started.png")
+
+        # A click on the list shows the detector on its own storey and flies there.
+        first = viewer.page.locator("#alarm-list .alarm-items button").first
+        guid = await first.get_attribute("data-guid")
+        await first.click()
+        await viewer.until(FLIGHT_OVER)
+        assert await viewer.js("document.getElementById('storey-select').value") == ground
+        title = await viewer.page.get_by_test_id("info-name").inner_text()
+        assert " / " not in title and title.startswith("感烟探测器"), title  # one language, not "中文 / English"
+        target, centre = await viewer.js("(g) => [window.hallTwin.cameraTarget(), window.hallTwin.centreOf(g)]", guid)
+        assert np.linalg.norm(np.subtract(target, centre)) < 0.3, (target, centre)
+        assert await viewer.js("(g) => window.hallTwin.markerShown(g)", guid)
+        assert await viewer.page.get_by_test_id("info-state").get_attribute("data-state") == "alarm"
+        await viewer.screenshot("demo_viewer_alarm_focused.png")
+
+        await viewer.page.keyboard.press("Escape")
+        await viewer.until(FLIGHT_OVER)
+        assert await viewer.page.get_by_test_id("info-panel").is_hidden()
+        assert await viewer.js("document.getElementById('storey-select').value") == "all"
+        assert np.allclose(await viewer.js("window.hallTwin.cameraTarget()"), home, atol=0.01)
+
+        # A device with live values: an air conditioner of the upper storey, seen from the overview.
+        units = {d.ifc_guid: d for d in demo.site.devices if d.kind.value == "ac_unit" and d.ifc_guid}
+        storeys = await viewer.js("(gs) => gs.map((g) => window.hallTwin.model.info.get(g)?.storey)", list(units))
+        ac = next(unit for unit, storey in zip(units.values(), storeys, strict=True) if storey == upper)
+        await viewer.click_element(str(ac.ifc_guid))
+        setpoint = viewer.page.locator(f'[data-testid=info-points] tr[data-point="{ac.id}.setpoint"]')
+        await setpoint.wait_for(timeout=STEP_TIMEOUT_MS)
+        cells = (await setpoint.inner_text()).split("\t")
+        assert cells[1:] == ["温度设定", cells[2], "良好"] and cells[2].endswith(" °C"), cells
+        float(cells[2].removesuffix(" °C"))
+        comm = viewer.page.locator(f'[data-testid=info-points] tr[data-point="{ac.id}.comm_lost"]')
+        assert (await comm.inner_text()).split("\t")[1:3] == ["通信中断", "否"]
+        await viewer.until(FLIGHT_OVER)
+        await viewer.screenshot("demo_viewer_device_panel.png")
+        await viewer.page.keyboard.press("Escape")
+
+        await viewer.page.click("[data-scenario=fire]")
+        await viewer.until("window.hallTwin.alarms().length === 0")
+        assert await viewer.js(PRESSED) == ["false"] * len(labels)
+        await viewer.until(FLIGHT_OVER)
+        await viewer.screenshot("demo_viewer_fire_cleared.png")
+        assert viewer.errors == []

@@ -328,3 +328,30 @@ def test_layout_mistakes_are_named() -> None:
     hall.create("IfcSite", "site")
     with pytest.raises(ValueError, match="two IFC entities are named 'site'"):
         hall.create("IfcBuilding", "site")
+
+
+def test_outer_walls_of_both_storeys_have_windows_in_wall_gaps(model: ifcopenshell.file) -> None:
+    windows = model.by_type("IfcWindow")
+    assert len(windows) == demo_hall.EXPECTED["glazing"] >= 40
+    storeys = Counter(_container(w).Name for w in windows)
+    assert set(storeys) == {"1F", "2F"} and min(storeys.values()) >= 20, storeys
+    outer_walls = [w for w in model.by_type("IfcWall") if _pset(w, "Pset_WallCommon").get("IsExternal")]
+    wall_boxes = [box for wall in outer_walls for box in _world_boxes(wall)]
+    facades: set[tuple[int, float]] = set()
+    for window in windows:
+        assert _pset(window, "Pset_WindowCommon")["IsExternal"] is True, window.Name
+        (space,) = [b.RelatingSpace for b in window.ProvidesBoundaries]
+        assert space.Name in window.Name and _container_storey(space) == _container(window)
+        boxes = list(_world_boxes(window))
+        low = np.min([b[0] for b in boxes], axis=0)
+        high = np.max([b[1] for b in boxes], axis=0)
+        axis = 0 if high[0] - low[0] > high[1] - low[1] else 1  # along the wall
+        facades.add((axis, round(float((low[1 - axis] + high[1 - axis]) / 2), 2)))
+        glass = (low + [0.01, 0.01, 0.01], high - [0.01, 0.01, 0.01])
+        assert not any(_overlap(glass, box) for box in wall_boxes), window.Name  # it fills a hole, not a wall
+        in_line = [b for b in wall_boxes if b[0][1 - axis] <= low[1 - axis] and b[1][1 - axis] >= high[1 - axis]]
+        spans = [b for b in in_line if b[0][axis] <= low[axis] + 0.01 and b[1][axis] >= high[axis] - 0.01]
+        assert any(abs(b[1][2] - low[2]) < 0.01 for b in spans), f"{window.Name}: no parapet under it"
+        assert any(abs(b[0][2] - high[2]) < 0.01 for b in spans), f"{window.Name}: no lintel over it"
+        assert low[2] > _container(window).Elevation + 0.5  # a window, not a door
+    assert facades == {(0, 0.0), (0, 40.0), (1, 0.0), (1, 60.0)}  # all four facades are glazed

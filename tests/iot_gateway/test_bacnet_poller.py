@@ -26,7 +26,7 @@ async def wait_until(updates: Subscription, point_id: str, quality: Quality, val
     start = time.perf_counter()
     async with asyncio.timeout(within_s):
         while True:
-            for update in await updates.get_batch(timeout=within_s):
+            for update in await updates.get_batch(wait_s=within_s):
                 wanted_value = value is None or update.value == value
                 if update.point_id == point_id and update.quality is quality and wanted_value:
                     return time.perf_counter() - start

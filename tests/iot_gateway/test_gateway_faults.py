@@ -13,8 +13,7 @@ from pymodbus.constants import ExcCodes
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
 from iot_gateway.gateway import Gateway, PointNotWritable, UnknownPoint, point_catalog
 from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
-from tests.iot_gateway.test_poller import wait_until
-from tests.peers import free_port
+from tests.peers import free_port, wait_until
 from twin.bus import PointBus
 from twin.clock import SystemClock
 from twin.points import Quality
@@ -209,7 +208,7 @@ async def test_bacnet_device_lost_then_recovered_without_gateway_restart() -> No
     points = ["env-ctl.leak_1", "env-ctl.server_room_temp"]
     try:
         await gateway.start()
-        # COV notifications may deliver values before the first poll; the comm point comes with the poll.
+        # COV notifications may deliver values before the first poll; comm_lost False is published before them.
         await wait_until(lambda: good(bus, "env-ctl.comm_lost", False), 3.0, "first poll")
         assert good(bus, "env-ctl.server_room_temp", 22.5) and good(bus, "env-ctl.leak_1", False)
 

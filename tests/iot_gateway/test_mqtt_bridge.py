@@ -14,7 +14,7 @@ import aiomqtt
 from iot_gateway.broker import MqttBrokerLauncher
 from iot_gateway.mqtt_bridge import MqttBridge
 from iot_gateway.mqtt_settings import MqttSettings
-from tests.peers import REPO_ROOT
+from tests.peers import REPO_ROOT, wait_until
 from twin.bus import PointBus
 from twin.points import PointUpdate, Quality
 
@@ -44,13 +44,6 @@ async def fresh_subscriber(settings: MqttSettings, done: Callable[[dict[str, obj
             pass
     return seen
 
-
-async def until(condition: Callable[[], object], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE_S
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def status_is(value: str) -> Callable[[dict[str, object]], bool]:
@@ -94,12 +87,12 @@ async def test_republishes_everything_after_broker_restart(
     try:
         assert await bridge.wait_idle(DEADLINE_S)
         await mqtt_launcher.stop()  # persistence is off: the restarted broker has no retained messages
-        await until(lambda: not bridge.connected, "the bridge noticing the broker is gone")
+        await wait_until(lambda: not bridge.connected, DEADLINE_S, "the bridge noticing the broker is gone")
         bus.publish(update("ups-1.load", 55.0, 1010.0))  # while disconnected
         bus.publish(update("ups-1.load", 56.0, 1011.0))
         bus.publish(update("ups-1.on_battery", True, 1011.0))
         bus.publish(update("pc-1.count_in", 12, 1011.0))  # a point the broker never saw
-        await until(lambda: len(bridge.pending) == 3, "updates kept while offline")
+        await wait_until(lambda: len(bridge.pending) == 3, DEADLINE_S, "updates kept while offline")
         await mqtt_launcher.start()
         assert await bridge.wait_idle(DEADLINE_S)
         seen = await fresh_subscriber(mqtt_settings, lambda s: len(s) == 4)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -17,7 +16,7 @@ from iot_gateway.mqtt_client import SharedMqttClient
 from iot_gateway.mqtt_settings import MqttSettings
 from iot_gateway.simulators.mqtt_sim import MqttDeviceSimulator
 from tests.iot_gateway.conftest import mqtt_device, mqtt_point
-from tests.peers import free_port
+from tests.peers import free_port, wait_until
 from twin.clock import ManualClock
 from twin.points import Quality, Reading
 from twin.site.model import Device
@@ -63,14 +62,6 @@ class Sink:
         return next((r for r in reversed(self.readings) if r.point_id == point_id), None)
 
 
-async def until(condition: Callable[[], object], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE_S
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
 
 async def connected_pair(
     device: Device, settings: MqttSettings, clock: ManualClock | None = None, period_s: float = 60.0
@@ -92,7 +83,7 @@ async def test_maps_sub_topics_and_json_paths(mqtt_settings: MqttSettings) -> No
         simulator.set_value("queue.integrated.last_called", "A023")
         simulator.set_value("queue.domain.waiting", 4)
         simulator.set_value("queue.domain.open_windows", 6)
-        await until(lambda: len(sink.readings) >= 4, "four readings")
+        await wait_until(lambda: len(sink.readings) >= 4, DEADLINE_S, "four readings")
         assert simulator.published == 2  # four set_value calls in one tick: one message per topic
         values = {r.point_id: (r.value, r.quality, r.source_ts) for r in await driver.read()}
         assert values == {
@@ -114,7 +105,7 @@ async def test_multistate_binary_nested_paths_and_receive_time(mqtt_settings: Mq
         before = time.time()
         payload = {"sensors": [{}, {"temperature": 23.5}], "status": {"fan": "high", "alarm": 1}, "humidity": 40}
         await simulator.publish_raw(topic, json.dumps(payload).encode())  # no "ts": receive time is used
-        await until(lambda: sink.last("panel.humidity") is not None, "first message")
+        await wait_until(lambda: sink.last("panel.humidity") is not None, DEADLINE_S, "first message")
         first = {r.point_id: r for r in sink.readings}
         assert first["panel.temperature"].value == 23.5
         assert first["panel.fan"].value == 3  # named state -> its 1-based number
@@ -122,7 +113,7 @@ async def test_multistate_binary_nested_paths_and_receive_time(mqtt_settings: Mq
         assert all(r.quality == Quality.GOOD and before <= r.source_ts <= time.time() for r in first.values())
         sink.readings.clear()
         await simulator.publish_raw(topic, b'{"status": {"fan": 1, "alarm": false}, "humidity": 41.5}')
-        await until(lambda: len(sink.readings) == 4, "second message")
+        await wait_until(lambda: len(sink.readings) == 4, DEADLINE_S, "second message")
         second = {r.point_id: r for r in sink.readings}
         assert (second["panel.fan"].value, second["panel.alarm"].value) == (1, False)
         assert second["panel.temperature"].quality == Quality.BAD  # sensors[1] missing this time
@@ -137,7 +128,7 @@ async def test_points_go_stale_after_their_timeout(mqtt_settings: MqttSettings) 
     try:
         assert {r.quality for r in await driver.read()} == {Quality.UNAVAILABLE}  # nothing received yet
         await simulator.publish_raw(PANEL_TOPIC, b'{"humidity": 40, "sensors": [0, {"temperature": 21}]}')
-        await until(lambda: sink.last("panel.humidity") is not None, "message")
+        await wait_until(lambda: sink.last("panel.humidity") is not None, DEADLINE_S, "message")
         quality = {r.point_id: r.quality for r in await driver.read()}
         assert quality["panel.humidity"] == quality["panel.temperature"] == Quality.GOOD
         await clock.advance(0.31)  # past the connection's 0.3 s, within the point's own 1.0 s
@@ -149,7 +140,7 @@ async def test_points_go_stale_after_their_timeout(mqtt_settings: MqttSettings) 
         assert {r.point_id: r.quality for r in await driver.read()}["panel.humidity"] == Quality.STALE
         sink.readings.clear()
         await simulator.publish_raw(PANEL_TOPIC, b'{"humidity": 42}')
-        await until(lambda: sink.readings, "fresh message")
+        await wait_until(lambda: sink.readings, DEADLINE_S, "fresh message")
         assert {r.point_id: r.quality for r in await driver.read()}["panel.humidity"] == Quality.GOOD
     finally:
         await simulator.stop()
@@ -187,7 +178,7 @@ async def test_bad_payloads_are_counted_logged_once_and_marked_bad(
                 sink.readings.clear()
                 count = driver.stats[kind]
                 await simulator.publish_raw(topic, payload)
-                await until(lambda k=kind, c=count: driver.stats[k] > c, f"{kind} counted")  # type: ignore[misc]
+                await wait_until(lambda k=kind, c=count: driver.stats[k] > c, DEADLINE_S, f"{kind} counted")  # type: ignore[misc]
                 got = {r.point_id: r.quality for r in sink.readings}
                 assert {p: got[p] for p in expected} == expected, (kind, payload[:40], round_number)
         kinds = {kind for kind, _, _ in BAD_INPUTS}
@@ -198,7 +189,7 @@ async def test_bad_payloads_are_counted_logged_once_and_marked_bad(
         sink.readings.clear()
         good = {"humidity": 45, "status": {"fan": 2, "alarm": False}, "sensors": [1, {"temperature": 20}]}
         await simulator.publish_raw(topic, json.dumps(good).encode())
-        await until(lambda: len(sink.readings) == 4, "good message after the bad ones")
+        await wait_until(lambda: len(sink.readings) == 4, DEADLINE_S, "good message after the bad ones")
         assert {r.quality for r in await driver.read()} == {Quality.GOOD}
     finally:
         await simulator.stop()
@@ -213,14 +204,15 @@ async def test_recovers_by_itself_after_broker_restart(
     driver, simulator, sink = await connected_pair(QUEUE, mqtt_settings, period_s=0.2)
     try:
         simulator.set_value("queue.domain.waiting", 3)
-        await until(lambda: sink.last("queue.domain.waiting") is not None, "first value")
+        await wait_until(lambda: sink.last("queue.domain.waiting") is not None, DEADLINE_S, "first value")
         await mqtt_launcher.stop()
-        await until(lambda: not driver.link.connected, "the driver noticing the broker is gone")
+        await wait_until(lambda: not driver.link.connected, DEADLINE_S, "the driver noticing the broker is gone")
         with pytest.raises(DeviceUnavailable):
             await driver.read()
         simulator.set_value("queue.domain.waiting", 9)  # changes while the broker is down
         await mqtt_launcher.start()  # same port
-        await until(lambda: (r := sink.last("queue.domain.waiting")) is not None and r.value == 9, "new value")
+        waiting = "queue.domain.waiting"
+        await wait_until(lambda: (r := sink.last(waiting)) is not None and r.value == 9, DEADLINE_S, "new value")
         assert {r.point_id: r.value for r in await driver.read()}["queue.domain.waiting"] == 9
         assert driver.link.generation == 2
     finally:
@@ -243,14 +235,14 @@ async def test_devices_share_one_connection(mqtt_settings: MqttSettings) -> None
     await simulator.start()
     try:
         simulator.set_value("th-2.t", 22.5)
-        await until(lambda: other_sink.readings, "routed message")
+        await wait_until(lambda: other_sink.readings, DEADLINE_S, "routed message")
         assert not queue_sink.readings
         assert other_sink.readings[-1].value == 22.5
         assert link.generation == 1  # one connection for both devices
         await queue_driver.close()
         assert link.running  # the other device still uses it
         simulator.set_value("th-2.t", 23.0)
-        await until(lambda: other_sink.readings[-1].value == 23.0, "message after one driver closed")
+        await wait_until(lambda: other_sink.readings[-1].value == 23.0, DEADLINE_S, "message after one driver closed")
     finally:
         await simulator.stop()
         await queue_driver.close()
@@ -279,7 +271,7 @@ async def test_amqtt_fallback_broker() -> None:
         driver, simulator, sink = await connected_pair(QUEUE, settings)
         try:
             simulator.set_value("queue.integrated.last_called", "B007")
-            await until(lambda: sink.readings, "message through amqtt")
+            await wait_until(lambda: sink.readings, DEADLINE_S, "message through amqtt")
             assert sink.readings[-1] == Reading("queue.integrated.last_called", "B007", Quality.GOOD, 1_700_000_000.0)
         finally:
             await simulator.stop()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 
 from iot_gateway.driver import DeviceUnavailable, ReadingSink
 from iot_gateway.poller import Backoff, DeviceState, Poller
-from tests.peers import free_port
+from tests.peers import free_port, wait_until
 from twin.bus import PointBus
 from twin.clock import ManualClock, SystemClock
 from twin.points import Quality, Reading, Value
@@ -67,11 +67,14 @@ class ScriptedDriver:
         self.read_duration = 0.0
         self.values: dict[str, Value] = {p.id: 1.0 for p in device.points}
         self.sink: ReadingSink | None = None
+        self.pushed_on_connect: list[Reading] = []  # what a COV subscription made in connect() sends at once
 
     async def connect(self) -> None:
         self.connects.append(self.clock.monotonic())
         if not self.reachable:
             raise DeviceUnavailable("connection refused")
+        if self.sink is not None and self.pushed_on_connect:
+            self.sink(self.pushed_on_connect)
 
     async def close(self) -> None:
         pass
@@ -181,6 +184,23 @@ async def test_publishes_on_change_only_and_marks_comm_loss(caplog: pytest.LogCa
         assert latest["meter.voltage"].ts == clock.time() - 0.5
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["device meter unavailable: connection reset", "device meter recovered after 5.5 s"]
+
+
+async def test_values_pushed_during_a_reconnect_follow_comm_lost_false() -> None:
+    clock = ManualClock()
+    bus = PointBus()
+    subscription = bus.subscribe("test")
+    driver = ScriptedDriver(make_device(period=1.0), clock)
+    driver.reachable = False
+    async with running(Poller(driver, bus, clock)):
+        await clock.advance(0.1)
+        assert bus.latest["meter.comm_lost"].value is True
+        subscription.drain()
+        driver.reachable = True
+        driver.pushed_on_connect = [Reading("meter.voltage", 7.0, Quality.GOOD, clock.time())]
+        await clock.advance(1.0)
+        seen = [(u.point_id, u.value) for u in subscription.drain()]
+    assert seen[:2] == [("meter.comm_lost", False), ("meter.voltage", 7.0)]
 
 
 async def test_unexpected_driver_error_gives_bad_and_polling_continues(caplog: pytest.LogCaptureFixture) -> None:
@@ -323,16 +343,6 @@ class LineDriver:
     async def write(self, point: Point, value: Value) -> None:
         raise NotImplementedError
 
-
-async def wait_until(condition: Callable[[], Any], deadline: float, what: str) -> float:
-    """Wait for a functional deadline the issue sets; returns the seconds it took."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not condition():
-        if loop.time() - started > deadline:
-            raise AssertionError(f"not within {deadline:.2f} s: {what}")
-        await asyncio.sleep(0.005)
-    return loop.time() - started
 
 
 async def test_real_peer_lost_muted_and_recovered() -> None:

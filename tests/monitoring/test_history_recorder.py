@@ -6,13 +6,13 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from monitoring.history import HistoryRecorder, SQLiteHistoryStore, VictoriaMetricsStore
 from monitoring.vm_server import VictoriaMetricsServer
+from tests.peers import wait_until
 from twin.bus import PointBus
 from twin.clock import ManualClock
 from twin.points import PointUpdate, Quality
@@ -23,14 +23,6 @@ T0 = 1_699_999_200.0
 def update(i: int, t0: float = T0) -> PointUpdate:
     return PointUpdate(f"p{i % 400}", float(i), Quality.GOOD, t0 + i / 1000, t0 + i / 1000)
 
-
-async def until(condition: Callable[[], bool], within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.02)
-    return False
 
 
 async def test_everything_published_is_stored_and_stop_flushes(tmp_path: Path) -> None:
@@ -62,10 +54,10 @@ async def test_store_outage_holds_the_batch_until_the_store_returns(vm_server: V
     recorder.start()
     try:
         bus.publish_many(update(i, t0) for i in range(300))
-        assert await until(lambda: recorder.failing, 10)
+        await wait_until(lambda: recorder.failing, 10, "the recorder noticing the store is down")
         bus.publish_many(update(i, t0) for i in range(300, 500))
         await asyncio.to_thread(vm_server.start)
-        assert await until(lambda: recorder.written == 500, 15)
+        await wait_until(lambda: recorder.written == 500, 15, "the held batch written after the store returned")
         assert not recorder.failing
     finally:
         await recorder.stop()
@@ -86,6 +78,6 @@ async def test_stop_gives_up_on_a_store_that_never_returns(tmp_path: Path) -> No
     recorder = HistoryRecorder(bus, store, clock=ManualClock(), batch_size=100)
     recorder.start()
     bus.publish_many(update(i) for i in range(250))
-    assert await until(lambda: recorder.failing, 5)
+    await wait_until(lambda: recorder.failing, 5, "the recorder noticing the store is down")
     await recorder.stop(grace_s=0.2)
     assert (recorder.written, recorder.lost) == (0, 250)

@@ -9,7 +9,6 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 
 from monitoring.history import HistoryStoreError, StoreAndForward, VictoriaMetricsStore
 from monitoring.vm_server import VictoriaMetricsServer
-from tests.peers import free_port
+from tests.peers import free_port, wait_until
 from twin.points import PointUpdate, Quality
 
 POINTS = [f"pm_{n}.active_power" for n in range(20)]
@@ -43,15 +42,6 @@ async def stored_values(url: str, site: str) -> list[float]:
     return sorted(values)
 
 
-async def until(condition: Callable[[], bool], within_s: float) -> bool:
-    """Poll a zero-argument callable until it is true (a functional deadline, not a timing assertion)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.02)
-    return False
-
 
 async def test_outage_of_victoria_metrics_loses_no_point(
     vm_server: VictoriaMetricsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -75,14 +65,14 @@ async def test_outage_of_victoria_metrics_loses_no_point(
 
     appender = asyncio.create_task(keep_appending(), name="test-appender")
     try:
-        assert await until(lambda: store.forwarded >= 500, 10)
+        await wait_until(lambda: store.forwarded >= 500, 10, "the first 500 points forwarded")
         await asyncio.to_thread(vm_server.stop)
-        assert await until(lambda: store.remote_down, 10)
+        await wait_until(lambda: store.remote_down, 10, "the forwarder noticing VictoriaMetrics is down")
         during_outage = appended
-        assert await until(lambda: appended >= during_outage + 1000, 10)
+        await wait_until(lambda: appended >= during_outage + 1000, 10, "1000 more points spooled during the outage")
         assert await store.pending() > 0
         await asyncio.to_thread(vm_server.start)  # same port, same data dir
-        assert await until(lambda: not store.remote_down, 15)
+        await wait_until(lambda: not store.remote_down, 15, "the forwarder noticing VictoriaMetrics is back")
         stop_appending.set()
         await appender
         assert await store.wait_forwarded(within_s=20)
@@ -105,7 +95,7 @@ async def test_restart_with_a_non_empty_spool_forwards_the_rest(
     store = await StoreAndForward.open(remote, spool, retry_initial_s=0.05, retry_max_s=0.1)
     for first in range(0, 1500, 500):
         await store.append(batch(first, 500, t0))
-    assert await until(lambda: store.remote_down, 10)
+    await wait_until(lambda: store.remote_down, 10, "the forwarder noticing VictoriaMetrics is down")
     await store.close()
     with sqlite3.connect(spool) as conn:
         assert conn.execute("SELECT count(*) FROM spool").fetchone()[0] == 1500

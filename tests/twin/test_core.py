@@ -67,7 +67,7 @@ async def test_filter_and_close() -> None:
 async def test_get_batch_waits_and_times_out() -> None:
     bus = PointBus()
     sub = bus.subscribe("s")
-    assert await sub.get_batch(timeout=0.01) == []
+    assert await sub.get_batch(wait_s=0.01) == []
     waiter = asyncio.create_task(sub.get_batch())
     await asyncio.sleep(0)
     bus.publish(update("x", 1))

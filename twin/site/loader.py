@@ -12,8 +12,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.site.errors import SiteError, SiteFileError
-from twin.site.model import ADDRESS_FOR_CONNECTION, BACNET_COMMANDABLE, BacnetAddress, DeviceKind, ModbusAddress
-from twin.site.model import SiteConfig
+from twin.site.model import (
+    ADDRESS_FOR_CONNECTION,
+    BACNET_COMMANDABLE,
+    BacnetAddress,
+    DeviceKind,
+    ModbusAddress,
+    SiteConfig,
+)
 from twin.site.yaml_positions import PositionedYaml
 
 Path_ = tuple[str | int, ...]

@@ -1,6 +1,7 @@
 // Texts of the viewer in Chinese (first, the default) and English, loaded from /i18n/<lang>.json.
 export const LANGUAGES = ['zh', 'en'];
 const STORAGE_KEY = 'halltwin.lang';
+const CJK = /[\u3400-\u9fff]/;
 
 export class I18n {
   constructor() {
@@ -39,6 +40,15 @@ export class I18n {
     if (!names) return '';
     if (typeof names === 'string') return names;
     return names[this.lang] ?? names[LANGUAGES[0]] ?? Object.values(names)[0] ?? '';
+  }
+
+  // An IFC name written "中文 / English" (the convention of the demo model): the half in the current language.
+  // Other names (one language, or slashes of another kind) are shown as they are.
+  local(text) {
+    if (!text) return '';
+    const parts = String(text).split(' / ');
+    if (parts.length !== 2 || !CJK.test(parts[0]) || CJK.test(parts[1])) return String(text);
+    return this.lang === 'zh' ? parts[0] : parts[1];
   }
 
   apply(root) {

@@ -1,7 +1,9 @@
-// The 3D hall viewer: loads the building and its metadata, wires storeys, picking, legend and live colouring.
+// The 3D hall viewer: loads the building and its metadata, wires storeys, picking, legend, live colouring,
+// the alarm list and (in the demo) the scenario panel.
 // window.hallTwin exposes the state and a few read-only helpers for tests and kiosk tours.
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { AlarmList } from './alarms.js';
 import { I18n } from './i18n.js';
 import { renderLegend } from './legend.js';
 import { LiveData } from './live.js';
@@ -9,6 +11,7 @@ import { DeviceMarkers } from './markers.js';
 import { HallModel } from './model.js';
 import { InfoPanel } from './panel.js';
 import { Picker } from './picking.js';
+import { ScenarioPanel } from './scenarios.js';
 import { Stage } from './scene.js';
 
 const CLICK_SLOP_PX = 5; // a pointer that moved further was orbiting, not clicking
@@ -66,6 +69,7 @@ async function main() {
   stage.scene.add(gltf.scene);
   stage.frame(model.buildingBox());
   const markers = new DeviceMarkers(model, stage.scene);
+  stage.beforeRender.push(() => markers.beforeRender(stage.camera, () => stage.requestRender()));
   const picker = new Picker(stage, model, markers);
   const panel = new InfoPanel(document.getElementById('info-panel'), document.getElementById('info-body'), i18n);
   const legend = document.getElementById('legend');
@@ -73,6 +77,7 @@ async function main() {
   const badge = document.getElementById('live-status');
   const langButton = document.getElementById('lang-toggle');
   let live = null;
+  let alarmList = null;
 
   const fillStoreys = () => {
     const current = storeySelect.value || 'all';
@@ -85,13 +90,17 @@ async function main() {
     const status = live ? live.status : 'connecting';
     badge.dataset.status = status;
     badge.textContent = i18n.t(`status.${status}`);
+    alarmList?.update(live);
   };
+  const scenarios = new ScenarioPanel(document.getElementById('scenario-panel'), i18n);
   const refreshTexts = () => {
     fillStoreys();
     renderLegend(legend, i18n, model);
     panel.render();
     showStatus();
     langButton.textContent = i18n.t('lang.switch');
+    scenarios.render();
+    alarmList?.refreshTexts();
   };
   i18n.onChange(refreshTexts);
   langButton.addEventListener('click', () => i18n.load(i18n.next()));
@@ -100,7 +109,11 @@ async function main() {
     if (panel.guid && !model.isVisible(panel.guid)) { panel.hide(); select(null); }
     stage.requestRender();
   };
-  storeySelect.addEventListener('change', () => { model.setStorey(storeySelect.value); afterVisibilityChange(); });
+  storeySelect.addEventListener('change', () => {
+    storeyBeforeFocus = null; // the user chose: Esc leaves it
+    model.setStorey(storeySelect.value);
+    afterVisibilityChange();
+  });
   const roofToggle = document.getElementById('roof-toggle');
   roofToggle.checked = model.showRoof;
   roofToggle.addEventListener('change', () => { model.setRoof(roofToggle.checked); afterVisibilityChange(); });
@@ -108,13 +121,50 @@ async function main() {
   const selection = new THREE.BoxHelper(undefined, SELECTION_COLOUR);
   selection.visible = false;
   stage.scene.add(selection);
+  // The hint at the bottom tells what Esc does while an element is shown.
+  const hint = document.getElementById('hint');
   const select = (guid) => {
     const node = guid ? model.nodes.get(guid) : null;
     selection.visible = Boolean(node);
     if (node) selection.setFromObject(node);
+    hint.dataset.i18n = guid ? 'panel.fly_hint' : 'panel.hint';
+    hint.textContent = i18n.t(hint.dataset.i18n);
     stage.requestRender();
   };
-  document.getElementById('info-close').addEventListener('click', () => { panel.hide(); select(null); });
+  let storeyBeforeFocus = null; // the storey filter focusElement replaced, given back on Esc
+  const showStorey = (filter) => {
+    storeySelect.value = filter;
+    model.setStorey(filter);
+    afterVisibilityChange();
+  };
+  const closePanel = () => {
+    panel.hide();
+    select(null);
+    if (storeyBeforeFocus !== null) showStorey(storeyBeforeFocus);
+    storeyBeforeFocus = null;
+    stage.flyHome();
+  };
+  document.getElementById('info-close').addEventListener('click', closePanel);
+  document.addEventListener('keydown', (event) => { if (event.key === 'Escape') closePanel(); });
+
+  // Show an element, fly to it and open its panel. A device on a storey covered by the one above (the "all
+  // storeys" view) is shown on its own storey: from above it would be hidden under the upper floor.
+  const focusElement = (guid) => {
+    const info = model.info.get(guid);
+    if (!info) return false;
+    if (model.showRoof) { roofToggle.checked = false; model.setRoof(false); afterVisibilityChange(); }
+    const covered = model.storeyFilter === 'all' && info.storey && info.storey !== model.storeys.at(-1)?.guid;
+    if (!model.isVisible(guid) || covered) {
+      if (!info.storey) return false;
+      storeyBeforeFocus ??= model.storeyFilter;
+      showStorey(info.storey);
+    }
+    panel.show(guid, { model, live });
+    select(guid);
+    stage.focus(model.boxOf(guid));
+    return true;
+  };
+  alarmList = new AlarmList(document.getElementById('alarm-list'), i18n, model, focusElement);
 
   const canvas = stage.renderer.domElement;
   let down = null;
@@ -123,8 +173,12 @@ async function main() {
     if (!down || Math.hypot(event.clientX - down.x, event.clientY - down.y) > CLICK_SLOP_PX) return;
     down = null;
     const guid = picker.pickAt(event.clientX, event.clientY);
-    if (guid) panel.show(guid, { model, live });
-    else panel.hide();
+    if (guid) {
+      panel.show(guid, { model, live });
+      stage.focus(model.boxOf(guid));
+    } else {
+      panel.hide();
+    }
     select(guid);
   });
 
@@ -154,6 +208,7 @@ async function main() {
         markers.setState(guid, state);
       }
       updateBlink();
+      alarmList.update(live);
       if (panel.guid && guids.has(panel.guid)) panel.render();
       stage.requestRender();
     },
@@ -161,7 +216,7 @@ async function main() {
 
   refreshTexts();
   Object.assign(hallTwin, {
-    model, stage, picker, live, i18n,
+    model, stage, picker, live, i18n, markers, scenarios, alarmList,
     storeys: () => model.storeys.map((s) => ({ guid: s.guid, name: s.name })),
     isVisible: (guid) => model.isVisible(guid),
     screenPointOf: (guid) => picker.screenPointOf(guid),
@@ -170,12 +225,26 @@ async function main() {
     deviceColour: (guid) => model.deviceColour(guid),
     readPixels: (step = 4) => stage.readPixels(step),
     centreOf: (guid) => model.boxOf(guid)?.getCenter(new THREE.Vector3()).toArray() ?? null,
+    markerShown: (guid) => markers.shown(guid, stage.camera),
+    markerScreenPoint: (guid) => {
+      const sprite = markers.sprites.get(guid);
+      return sprite ? stage.toScreen(sprite.position) : null;
+    },
+    coloursAround: (x, y, radius = 3) => stage.coloursAround(x, y, radius),
+    markerColour: (guid) => {
+      const sprite = markers.sprites.get(guid);
+      return sprite ? `#${sprite.material.color.getHexString()}` : null;
+    },
+    focusElement,
+    alarms: () => [...alarmList.guids],
+    cameraTarget: () => stage.controls.target.toArray(),
   });
 
   overlay.hidden = true;
   stage.renderNow();
   setState('ready');
   live.start();
+  hallTwin.scenarioApi = await scenarios.start(); // false: not the demo, the panel stays hidden
 }
 
 async function fetchZones() {

@@ -123,6 +123,13 @@ export class HallModel {
     return meshes;
   }
 
+  // Whether a mesh hides what is behind it in the depth buffer: solid building parts and devices, not the
+  // translucent rooms, windows and curtain walls (their materials do not write depth).
+  hidesMarkers(mesh) {
+    const materials = materialsOf(mesh);
+    return materials.some((material) => material.depthWrite && !material.transparent);
+  }
+
   // The GlobalId of the element a mesh belongs to (a multi-material element is a group of meshes).
   guidOf(object) {
     for (let current = object; current; current = current.parent) {

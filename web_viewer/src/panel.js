@@ -1,6 +1,9 @@
 // The info panel: what the clicked element is, where it is, and its live points.
 import { STATE_COLOURS, hex } from './palette.js';
 
+// Units as a reader writes them; site files use ASCII spellings.
+const UNIT_SYMBOLS = { degC: '°C', degF: '°F', m3: 'm³', 'm3/h': 'm³/h' };
+
 export class InfoPanel {
   constructor(element, body, i18n) {
     this.element = element;
@@ -32,18 +35,21 @@ export class InfoPanel {
     const ifcLabel = this.i18n.has(`ifc.${info.ifcClass}`) ? `${t(`ifc.${info.ifcClass}`)} · ${info.ifcClass}` : info.ifcClass;
     rows.push(['panel.class', ifcLabel]);
     const space = info.space && !info.isSpace ? model.info.get(info.space) : null;
-    if (space) rows.push(['panel.room', roomLabel(space)]);
+    if (space) rows.push(['panel.room', this.roomLabel(space)]);
     const storey = info.storey ? model.storeyByGuid.get(info.storey) : null;
     rows.push(['panel.storey', storey ? storey.name : t('panel.none')]);
     const zone = model.zoneBySpace.get(info.isSpace ? info.guid : info.space);
     if (zone) {
       const zoneName = this.i18n.name(zone.name);
       const zoneType = t(`zone_type.${zone.zone_type}`);
-      rows.push(['panel.zone', zoneName === zoneType ? zoneName : `${zoneName} · ${zoneType}`]);
+      // "一层等候区" already says "等候区": the type is added only when the name does not tell it.
+      const told = zoneName.toLowerCase().includes(zoneType.toLowerCase());
+      rows.push(['panel.zone', told ? zoneName : `${zoneName} · ${zoneType}`]);
     }
     rows.push(['panel.guid', info.guid]);
 
-    const title = el('h2', { 'data-testid': 'info-name' }, info.isSpace ? roomLabel(info) : (info.name || t('panel.unnamed')));
+    const name = info.isSpace ? this.roomLabel(info) : (this.i18n.local(info.name) || t('panel.unnamed'));
+    const title = el('h2', { 'data-testid': 'info-name' }, name);
     const list = el('dl');
     for (const [key, value] of rows) list.append(el('dt', {}, t(key)), el('dd', { 'data-field': key }, value));
     const parts = [title, list];
@@ -58,7 +64,7 @@ export class InfoPanel {
       for (const { point, sample, state: pointState } of points) {
         table.append(el('tr', { 'data-point': point.id, 'data-state': pointState },
           el('td', {}, chip(pointState)),
-          el('td', {}, this.i18n.name(point.name) || point.id),
+          el('td', {}, this.pointLabel(point)),
           el('td', { class: 'value' }, this.formatValue(sample, point)),
           el('td', { class: 'quality' }, sample ? t(`quality.${sample.q}`) : t('state.unknown'))));
       }
@@ -67,20 +73,33 @@ export class InfoPanel {
     this.body.replaceChildren(...parts);
   }
 
+  // The gateway names a device's communication-loss point after the device; in the device's own panel that
+  // repeats the title, so it is called by what it is.
+  pointLabel(point) {
+    if (point.id.endsWith('.comm_lost')) return this.i18n.t('point.comm_lost');
+    return this.i18n.name(point.name) || point.id;
+  }
+
+  roomLabel(space) {
+    const longName = this.i18n.local(space.longName);
+    if (longName && space.name && longName !== space.name) return `${longName} (${space.name})`;
+    return longName || space.name || space.guid;
+  }
+
   formatValue(sample, point) {
-    if (!sample || sample.v === null || sample.v === undefined) return this.i18n.t('value.none');
-    if (typeof sample.v === 'boolean') return this.i18n.t(sample.v ? 'value.true' : 'value.false');
+    const t = (key) => this.i18n.t(key);
+    if (!sample || sample.v === null || sample.v === undefined) return t('value.none');
+    if (typeof sample.v === 'boolean') return t(sample.v ? 'value.true' : 'value.false');
+    // A multistate value n is the n-th name of the point's states (1-based), when the server lists them.
+    const stateName = point.kind === 'multistate' && Array.isArray(point.states) ? point.states[sample.v - 1] : null;
+    if (stateName) return this.i18n.has(`multistate.${stateName}`) ? t(`multistate.${stateName}`) : stateName;
     if (typeof sample.v === 'number') {
       const text = new Intl.NumberFormat(this.i18n.lang, { maximumFractionDigits: 2 }).format(sample.v);
-      return point.unit ? `${text} ${point.unit}` : text;
+      const unit = UNIT_SYMBOLS[point.unit] ?? point.unit;
+      return unit ? `${text} ${unit}` : text;
     }
     return String(sample.v);
   }
-}
-
-function roomLabel(space) {
-  if (space.longName && space.name && space.longName !== space.name) return `${space.longName} (${space.name})`;
-  return space.longName || space.name || space.guid;
 }
 
 function chip(state) {

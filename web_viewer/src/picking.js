@@ -15,7 +15,7 @@ export class Picker {
 
   pickAt(clientX, clientY) {
     this.raycaster.setFromCamera(this.stage.toNdc(clientX, clientY), this.stage.camera);
-    const marked = this.markers?.pick(this.raycaster);
+    const marked = this.markers?.pick(this.raycaster, this.stage.camera);
     if (marked) return marked;
     const hits = this.raycaster.intersectObjects(this.model.visibleMeshes(), false);
     const info = (hit) => this.model.info.get(this.model.guidOf(hit.object));

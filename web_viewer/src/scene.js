@@ -4,6 +4,10 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { BACKGROUND } from './palette.js';
 
+const FLY_MS = 900;
+const FOCUS_MIN_DISTANCE = 12; // metres: a small sensor is shown with the room around it
+const FOCUS_MIN_ELEVATION = 0.55; // sine of the lowest angle we look down at a focused element from
+
 export class Stage {
   constructor(container) {
     this.container = container;
@@ -22,6 +26,10 @@ export class Stage {
     this.controls.dampingFactor = 0.12;
     this.controls.maxPolarAngle = Math.PI * 0.495; // never look from below the ground
     this.controls.addEventListener('change', () => this.requestRender());
+    this.controls.addEventListener('start', () => this.endFlight()); // a user who grabs the view takes over
+    this.flight = null;
+    this.home = null;
+    this.reducedMotion = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches ?? false;
 
     this.addLights();
     this.frameQueued = false;
@@ -56,8 +64,9 @@ export class Stage {
     this.frameQueued = true;
     requestAnimationFrame(() => {
       this.frameQueued = false;
+      const flying = this.stepFlight();
       // Damping keeps moving after the pointer stops: keep drawing until it settles.
-      if (this.controls.update()) this.requestRender();
+      if (this.controls.update() || flying) this.requestRender();
       this.renderNow();
     });
   }
@@ -97,12 +106,57 @@ export class Stage {
       distance *= THREE.MathUtils.clamp(extent / 0.85, 0.5, 1.5);
     }
     this.camera.position.copy(sphere.center).addScaledVector(direction, distance);
+    this.home = { position: this.camera.position.clone(), target: sphere.center.clone() };
     this.controls.maxDistance = distance * 6;
     this.controls.update();
     this.sun.position.copy(sphere.center).add(new THREE.Vector3(0.6, 1, 0.45).multiplyScalar(radius * 2));
     this.sun.target.position.copy(sphere.center);
     this.sun.target.updateMatrixWorld();
     this.requestRender();
+  }
+
+  get flying() { return this.flight !== null; }
+
+  // Move the camera to ``position`` looking at ``target`` along an eased path. Time-based, not frame-based:
+  // on software WebGL a frame can take 100 ms, and the flight must still end on time.
+  flyTo(position, target, ms = FLY_MS) {
+    this.flight = {
+      fromPosition: this.camera.position.clone(), fromTarget: this.controls.target.clone(),
+      position: position.clone(), target: target.clone(), start: performance.now(), ms: this.reducedMotion ? 0 : ms,
+    };
+    this.requestRender();
+  }
+
+  // Fly to a view of the box: from the current side, looking down into its room, close enough to fill the view.
+  focus(box) {
+    const sphere = box.getBoundingSphere(new THREE.Sphere());
+    const fit = Math.max(sphere.radius, 0.5) / Math.sin(THREE.MathUtils.degToRad(this.camera.fov) / 2);
+    const distance = Math.min(Math.max(fit * 1.15, FOCUS_MIN_DISTANCE), this.controls.maxDistance);
+    const direction = this.camera.position.clone().sub(this.controls.target).normalize();
+    if (direction.y < FOCUS_MIN_ELEVATION) {
+      const level = Math.sqrt(1 - FOCUS_MIN_ELEVATION ** 2) / Math.max(Math.hypot(direction.x, direction.z), 1e-6);
+      direction.set(direction.x * level, FOCUS_MIN_ELEVATION, direction.z * level);
+    }
+    this.flyTo(sphere.center.clone().addScaledVector(direction.normalize(), distance), sphere.center);
+  }
+
+  // Back to the view of the whole building that frame() chose.
+  flyHome() {
+    if (this.home) this.flyTo(this.home.position, this.home.target);
+  }
+
+  endFlight() { this.flight = null; }
+
+  // One step of the current flight; true while it goes on.
+  stepFlight() {
+    const flight = this.flight;
+    if (!flight) return false;
+    const t = flight.ms > 0 ? Math.min(1, (performance.now() - flight.start) / flight.ms) : 1;
+    const eased = t < 0.5 ? 4 * t ** 3 : 1 - (-2 * t + 2) ** 3 / 2; // ease in and out: no jolt at either end
+    this.camera.position.lerpVectors(flight.fromPosition, flight.position, eased);
+    this.controls.target.lerpVectors(flight.fromTarget, flight.target, eased);
+    if (t >= 1) this.flight = null;
+    return t < 1;
   }
 
   // Screen (CSS pixel, relative to the page) position of a world point, or null when it is off screen.
@@ -117,6 +171,24 @@ export class Stage {
   toNdc(clientX, clientY) {
     const rect = this.renderer.domElement.getBoundingClientRect();
     return new THREE.Vector2((clientX - rect.left) / rect.width * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
+  }
+
+  // Colours ('#rrggbb') of a fresh frame in the square of ``radius`` CSS pixels around a page position.
+  coloursAround(clientX, clientY, radius) {
+    this.renderNow();
+    const gl = this.renderer.getContext();
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    const scale = gl.drawingBufferWidth / rect.width;
+    const size = Math.max(1, Math.round(2 * radius * scale));
+    const x = Math.round((clientX - rect.left - radius) * scale);
+    const y = Math.round(gl.drawingBufferHeight - (clientY - rect.top + radius) * scale); // GL rows run upwards
+    const pixels = new Uint8Array(size * size * 4);
+    gl.readPixels(x, y, size, size, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+    const colours = new Set();
+    for (let i = 0; i < pixels.length; i += 4) {
+      colours.add(`#${[pixels[i], pixels[i + 1], pixels[i + 2]].map((v) => v.toString(16).padStart(2, '0')).join('')}`);
+    }
+    return [...colours];
   }
 
   // Render and read the frame back in the same task (the drawing buffer is not preserved afterwards).

@@ -1,0 +1,100 @@
+"""The demo hall in headless Chromium with live simulated data: device markers turn green as the gateway polls
+every simulated device, and a fire started through the scenario API turns the zone's smoke detectors red."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.demo_fixtures import ALL_GOOD_DEADLINE_S, DemoHall, all_good, fire_expectations, running_demo
+from tests.api.test_viewer_browser import STEP_TIMEOUT_MS, Viewer
+
+pytestmark = pytest.mark.browser
+
+FIRE_ZONE = "1f-wait"
+GREEN, RED = "2e9e4f", "e02424"  # web_viewer/src/palette.js STATE_COLOURS normal, alarm
+MOST = 0.9  # share of device markers that must show GOOD once the hall is up
+
+# Marker sprites per state, as drawn: {state: [count, [colours]]}.
+MARKER_SUMMARY = """() => {
+  const summary = {};
+  for (const sprite of window.hallTwin.picker.markers.sprites.values()) {
+    const state = sprite.userData.state;
+    summary[state] ??= [0, []];
+    summary[state][0] += 1;
+    const colour = sprite.material.color.getHexString();
+    if (!summary[state][1].includes(colour)) summary[state][1].push(colour);
+  }
+  return summary;
+}"""
+MOSTLY_NORMAL = """(most) => {
+  const sprites = [...window.hallTwin.picker.markers.sprites.values()];
+  const normal = sprites.filter((s) => s.userData.state === 'normal').length;
+  return sprites.length > 0 && normal >= most * sprites.length;
+}"""
+VISIBLE_STATES = """() => [...window.hallTwin.picker.markers.sprites.values()]
+  .filter((sprite) => sprite.visible).map((sprite) => sprite.userData.state)"""
+STATES_ARE = """([guids, state]) => guids.every((g) => window.hallTwin.elementState(g) === state)"""
+
+
+def guid_of(demo: DemoHall, point_id: str) -> str:
+    point = next(p for d in demo.site.devices for p in d.points if p.id == point_id)
+    assert point.ifc_guid is not None
+    return point.ifc_guid
+
+
+async def storey_guid(viewer: Viewer, name: str) -> str:
+    storeys: list[dict[str, str]] = await viewer.js("window.hallTwin.storeys()")
+    matches = [s["guid"] for s in storeys if name in s["name"]]
+    assert len(matches) == 1, f"no single storey named like {name!r}: {storeys}"
+    return matches[0]
+
+
+async def test_live_demo_hall_turns_green_then_the_fire_zone_red(
+    tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
+) -> None:
+    async with running_demo(tmp_path, model_cache) as demo:
+        # The viewer loads (and the server converts the model) while the gateway's first polls come in.
+        viewer, _ = await asyncio.gather(
+            Viewer.open(browser, demo.url, screenshot_dir),
+            demo.wait_points("every point GOOD", all_good, ALL_GOOD_DEADLINE_S),
+        )
+        await viewer.page.wait_for_function(MOSTLY_NORMAL, arg=MOST, timeout=STEP_TIMEOUT_MS)
+        summary = await viewer.js(MARKER_SUMMARY)
+        assert summary["normal"][1] == [GREEN], summary
+        assert "alarm" not in summary, summary
+        ground = await storey_guid(viewer, "1F")
+        await viewer.select_storey(ground)
+        await viewer.screenshot("demo_live_1f_normal.png")
+
+        fire = fire_expectations(demo, FIRE_ZONE)
+        burning = [guid_of(demo, pid) for pid, on in fire.items() if on and ".smoke_" in pid]
+        quiet = [guid_of(demo, pid) for pid, on in fire.items() if not on and ".smoke_" in pid]
+        assert burning and quiet
+        response = await demo.client.post("/api/demo/scenarios/fire/start", params={"target": FIRE_ZONE})
+        assert response.status_code == 200, response.text
+        await viewer.until(STATES_ARE, [burning, "alarm"])
+        colours = await viewer.js("(guids) => guids.map((g) => window.hallTwin.deviceColour(g))", burning)
+        assert colours == [f"#{RED}"] * len(burning)
+        assert await viewer.js(STATES_ARE, [quiet, "normal"]), "a smoke detector outside the fire zone is not normal"
+        summary = await viewer.js(MARKER_SUMMARY)
+        assert summary["alarm"] == [len(burning), [RED]], summary
+
+        detector = next(pid for pid, on in fire.items() if on and ".smoke_" in pid)
+        await viewer.click_element(guid_of(demo, detector))
+        row = viewer.page.locator(f'[data-testid=info-points] tr[data-point="{detector}"]')
+        await row.wait_for(timeout=STEP_TIMEOUT_MS)
+        assert await row.get_attribute("data-state") == "alarm"
+        assert await viewer.page.get_by_test_id("info-state").get_attribute("data-state") == "alarm"
+        await viewer.screenshot("demo_live_1f_fire_panel.png")
+
+        # Esc flies back to the whole hall (a storey switch alone keeps the close-up of the 1F detector).
+        await viewer.page.keyboard.press("Escape")
+        await viewer.select_storey(await storey_guid(viewer, "2F"))
+        upstairs = await viewer.js(VISIBLE_STATES)
+        assert upstairs and set(upstairs) == {"normal"}, upstairs  # the fire is downstairs
+        await viewer.screenshot("demo_live_2f.png")
+        assert viewer.errors == []

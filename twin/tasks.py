@@ -1,0 +1,26 @@
+"""Ending owned background tasks (house rule 2): cancel, then wait until they have really ended."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel the given tasks (None entries are skipped) and wait until every one has ended.
+
+    A task that ended with an error other than the cancel is logged, not raised: one faulty task must not stop
+    the shutdown of the others. A cancel of the caller itself still propagates (gather, not a suppress).
+    """
+    owned = [task for task in tasks if task is not None]
+    for task in owned:
+        task.cancel()
+    if not owned:
+        return
+    outcomes = await asyncio.gather(*owned, return_exceptions=True)
+    for task, outcome in zip(owned, outcomes, strict=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            log.error("task %s ended with an error: %r", task.get_name(), outcome, exc_info=outcome)
