@@ -40,6 +40,7 @@ def point_json(info: PointInfo, update: PointUpdate | None) -> dict[str, Any]:
         "kind": info.kind.value,
         "ifc_guid": info.ifc_guid,
         "writable": info.writable,
+        "states": list(info.states) or None,
         "value": value,
         "quality": (update.quality if update is not None else Quality.UNAVAILABLE).value,
         "ts": update.ts if update is not None else None,

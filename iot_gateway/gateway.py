@@ -51,6 +51,7 @@ class PointInfo:
     kind: PointKind
     ifc_guid: str
     writable: bool
+    states: tuple[str, ...] = ()  # names of multistate values 1..n
 
 
 def comm_point_info(device: Device) -> PointInfo:
@@ -65,7 +66,9 @@ def point_catalog(site: SiteConfig) -> dict[str, PointInfo]:
     for device in site.devices:
         for point in device.points:
             guid = point.ifc_guid or device.ifc_guid
-            catalog[point.id] = PointInfo(point.id, device.id, point.name, point.unit, point.kind, guid, point.writable)
+            catalog[point.id] = PointInfo(
+                point.id, device.id, point.name, point.unit, point.kind, guid, point.writable, tuple(point.states or ())
+            )
         if device.connection is not None:
             catalog[device.comm_point_id] = comm_point_info(device)
     return catalog

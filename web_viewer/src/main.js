@@ -161,7 +161,7 @@ async function main() {
     }
     panel.show(guid, { model, live });
     select(guid);
-    stage.focus(model.boxOf(guid));
+    stage.focus(model.boxOf(guid), (from, to) => !model.lineBlocked(from, to, guid));
     return true;
   };
   alarmList = new AlarmList(document.getElementById('alarm-list'), i18n, model, focusElement);
@@ -175,7 +175,7 @@ async function main() {
     const guid = picker.pickAt(event.clientX, event.clientY);
     if (guid) {
       panel.show(guid, { model, live });
-      stage.focus(model.boxOf(guid));
+      stage.focus(model.boxOf(guid), (from, to) => !model.lineBlocked(from, to, guid));
     } else {
       panel.hide();
     }

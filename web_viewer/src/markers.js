@@ -12,7 +12,6 @@ import { STATE_COLOURS } from './palette.js';
 const MARKER_SCREEN_SIZE = 0.018; // fraction of the viewport height
 const LIFT = 0.25; // metres above the element's top, so the dot never hides inside a ceiling
 const GHOST_OPACITY = 0.35;
-const OCCLUSION_SLACK = 0.05; // metres: a surface this close behind the dot's centre does not hide it
 const REFRESH_MS = 150; // while the camera moves, dots are re-tested at most this often (about 10 ms for 100 dots)
 
 export class DeviceMarkers {
@@ -23,7 +22,6 @@ export class DeviceMarkers {
     scene.add(this.group);
     this.sprites = new Map(); // GlobalId -> Sprite (its ghost in userData.ghost)
     this.texture = dotTexture();
-    this.raycaster = new THREE.Raycaster();
     this.dirty = true; // states or storeys changed: test again even if the camera did not move
     this.lastView = null;
     this.lastRefresh = 0;
@@ -115,18 +113,10 @@ export class DeviceMarkers {
     }
   }
 
-  // Whether the building hides the dot of ``guid`` from ``camera``: a solid part (``occluders``, default: the
-  // visible ones) between them, other than the device itself.
+  // Whether the building hides the dot of ``guid`` from ``camera`` (``occluders``: see HallModel.lineBlocked).
   occluded(guid, camera, occluders = null) {
     const sprite = this.sprites.get(guid);
-    if (!sprite) return true;
-    const meshes = occluders ?? this.model.visibleMeshes().filter((mesh) => this.model.hidesMarkers(mesh));
-    const origin = camera.position.clone();
-    const towards = sprite.position.clone().sub(origin);
-    const distance = towards.length();
-    this.raycaster.set(origin, towards.normalize());
-    this.raycaster.far = Math.max(0, distance - OCCLUSION_SLACK);
-    return this.raycaster.intersectObjects(meshes, false).some((hit) => this.model.guidOf(hit.object) !== guid);
+    return !sprite || this.model.lineBlocked(camera.position, sprite.position, guid, occluders);
   }
 
   // A dot a user can see right now: its storey is shown and no wall or floor is in front of it.

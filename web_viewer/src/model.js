@@ -4,6 +4,8 @@ import {
   HIDDEN_CLASSES, STATE_COLOURS, UNASSIGNED_SPACE, ZONE_COLOURS, architectureMaterial, classStyle, spaceMaterial,
 } from './palette.js';
 
+const LINE_SLACK = 0.05; // metres: a surface this close to the end of a sight line does not block it
+
 export class HallModel {
   // root: the glTF scene (node names are IFC GlobalIds); metadata: /api/model/elements; zones: /api/zones.zones
   constructor(root, metadata, zones) {
@@ -128,6 +130,18 @@ export class HallModel {
   hidesMarkers(mesh) {
     const materials = materialsOf(mesh);
     return materials.some((material) => material.depthWrite && !material.transparent);
+  }
+
+  // Whether a solid part of the visible building, other than element ``guid``, stands on the line from
+  // ``from`` to ``to`` (``occluders``: the meshes to test, default every visible solid one).
+  lineBlocked(from, to, guid, occluders = null) {
+    const meshes = occluders ?? this.visibleMeshes().filter((mesh) => this.hidesMarkers(mesh));
+    const towards = to.clone().sub(from);
+    const distance = towards.length();
+    this.raycaster ??= new THREE.Raycaster();
+    this.raycaster.set(from, towards.normalize());
+    this.raycaster.far = Math.max(0, distance - LINE_SLACK);
+    return this.raycaster.intersectObjects(meshes, false).some((hit) => this.guidOf(hit.object) !== guid);
   }
 
   // The GlobalId of the element a mesh belongs to (a multi-material element is a group of meshes).

@@ -6,7 +6,9 @@ import { BACKGROUND } from './palette.js';
 
 const FLY_MS = 900;
 const FOCUS_MIN_DISTANCE = 12; // metres: a small sensor is shown with the room around it
-const FOCUS_MIN_ELEVATION = 0.55; // sine of the lowest angle we look down at a focused element from
+const FOCUS_MIN_ELEVATION = 0.6; // radians: the lowest angle we look down at a focused element from
+// Turns around the element (degrees from the current side) tried in order until a view of it is clear.
+const FOCUS_TURNS = [0, 30, -30, 60, -60, 90, -90, 135, -135, 180].map((deg) => THREE.MathUtils.degToRad(deg));
 
 export class Stage {
   constructor(container) {
@@ -127,17 +129,27 @@ export class Stage {
     this.requestRender();
   }
 
-  // Fly to a view of the box: from the current side, looking down into its room, close enough to fill the view.
-  focus(box) {
+  // Fly to a view of the box: close enough to fill the view, looking down into its room, from the current side
+  // if ``clear(position, target)`` says nothing blocks the view from there, else from the first side that is
+  // clear (a device on the wall nearest the camera is hidden by that wall).
+  focus(box, clear = () => true) {
     const sphere = box.getBoundingSphere(new THREE.Sphere());
     const fit = Math.max(sphere.radius, 0.5) / Math.sin(THREE.MathUtils.degToRad(this.camera.fov) / 2);
     const distance = Math.min(Math.max(fit * 1.15, FOCUS_MIN_DISTANCE), this.controls.maxDistance);
-    const direction = this.camera.position.clone().sub(this.controls.target).normalize();
-    if (direction.y < FOCUS_MIN_ELEVATION) {
-      const level = Math.sqrt(1 - FOCUS_MIN_ELEVATION ** 2) / Math.max(Math.hypot(direction.x, direction.z), 1e-6);
-      direction.set(direction.x * level, FOCUS_MIN_ELEVATION, direction.z * level);
+    const current = this.camera.position.clone().sub(this.controls.target);
+    const azimuth = Math.atan2(current.x, current.z);
+    const elevation = Math.max(Math.asin(THREE.MathUtils.clamp(current.normalize().y, -1, 1)), FOCUS_MIN_ELEVATION);
+    const target = sphere.center;
+    const at = (turn, up) => target.clone().addScaledVector(new THREE.Vector3(
+      Math.cos(up) * Math.sin(azimuth + turn), Math.sin(up), Math.cos(up) * Math.cos(azimuth + turn),
+    ), distance);
+    for (const up of [elevation, Math.max(elevation, 1.1), 1.45]) {
+      for (const turn of FOCUS_TURNS) {
+        const position = at(turn, up);
+        if (clear(position, target)) { this.flyTo(position, target); return; }
+      }
     }
-    this.flyTo(sphere.center.clone().addScaledVector(direction.normalize(), distance), sphere.center);
+    this.flyTo(at(0, elevation), target);
   }
 
   // Back to the view of the whole building that frame() chose.
