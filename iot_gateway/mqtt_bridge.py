@@ -12,7 +12,7 @@ from iot_gateway.mqtt_client import MqttDisconnected, SharedMqttClient
 from iot_gateway.mqtt_settings import MqttSettings
 from twin.bus import PointBus, Subscription
 from twin.points import PointUpdate
-from twin.tasks import cancel_and_wait
+from twin.tasks import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class MqttBridge:
         assert subscription is not None
         seen_generation = 0
         while True:
+            raise_if_cancelled()  # aiomqtt's publish can swallow the cancel that stops this loop (Python 3.11)
             if self.client.connected and self.client.generation != seen_generation:
                 seen_generation = self.client.generation
                 subscription.drain()  # every queued update is also in bus.latest, which is newer or equal

@@ -14,7 +14,7 @@ import aiomqtt
 
 from iot_gateway.mqtt_settings import MqttSettings
 from twin.backoff import RetryDelay
-from twin.tasks import cancel_and_wait
+from twin.tasks import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class SharedMqttClient:
         if self._connected is None:
             return False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):  # not wait_for: it can swallow a cancel on Python 3.11
+                await self._connected.wait()
         return self.connected
 
     def add_state_listener(self, listener: StateListener) -> None:
@@ -177,6 +178,7 @@ class SharedMqttClient:
                     topics = [(topic, self.qos) for topic in self._routes]
                     if topics:
                         await client.subscribe(topics, timeout=self.settings.timeout_s)
+                        raise_if_cancelled()  # aiomqtt waits with wait_for, which can swallow a cancel on 3.11
                     self.generation += 1
                     self._set_connected(True)
                     log.info("MQTT %s connected to %s (%d topics)", self.name, self.settings.label, len(topics))

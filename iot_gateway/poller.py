@@ -14,6 +14,7 @@ from twin.bus import PointBus
 from twin.clock import Clock
 from twin.points import PointUpdate, Quality, Reading, Value
 from twin.site.model import MqttConnection, Point
+from twin.tasks import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class Poller:
         attempt = 0
         anchor = self.clock.monotonic()
         while True:
+            raise_if_cancelled()  # a driver library may have swallowed the cancel that stops this poller
             if not self._connected:
                 # Retry delays count from the start of the failed attempt, so an attempt that waited out its
                 # timeout does not push recovery later: a device back up is found within one delay.

@@ -51,7 +51,8 @@ class Subscription:
                 await self._ready.wait()
             else:
                 try:
-                    await asyncio.wait_for(self._ready.wait(), wait_s)
+                    async with asyncio.timeout(wait_s):  # not wait_for: it can swallow a cancel on Python 3.11
+                        await self._ready.wait()
                 except TimeoutError:
                     return []
         batch: list[PointUpdate] = []

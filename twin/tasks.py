@@ -1,4 +1,4 @@
-"""Ending owned background tasks (house rule 2): cancel, then wait until they have really ended."""
+"""Ending owned background tasks (house rule 2): cancel, wait until they have really ended, and honour cancels."""
 
 from __future__ import annotations
 
@@ -24,3 +24,12 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
     for task, outcome in zip(owned, outcomes, strict=True):
         if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
             log.error("task %s ended with an error: %r", task.get_name(), outcome, exc_info=outcome)
+
+
+def raise_if_cancelled() -> None:
+    """Honour a cancel that library code swallowed. On Python 3.11 ``asyncio.wait_for`` (used inside aiomqtt and
+    pymodbus) returns the result when the awaited call finishes just as its task is cancelled; the loop of that
+    task would then run on and its owner's shutdown would wait forever. Call this after such library awaits."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -172,7 +172,8 @@ class CovSubscriptions:
         if not cancel:  # a request without these two fields is a cancellation
             request.issueConfirmedNotifications = self.confirmed
             request.lifetime = self.lifetime_s
-        response = await asyncio.wait_for(app.request(request), self.timeout_s)
+        async with asyncio.timeout(self.timeout_s):  # not wait_for: it can swallow a cancel on Python 3.11
+            response = await app.request(request)
         if isinstance(response, ErrorRejectAbortNack):
             raise response
         return None

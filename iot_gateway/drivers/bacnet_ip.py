@@ -134,7 +134,8 @@ class BacnetIpDriver:
         while (remaining := deadline - loop.time()) > 0:
             wait = min(WHO_IS_RESEND_S, remaining)
             # bacpypes3 resolves the future with [] after ``wait``; the extra second only guards against a hang.
-            i_ams: list[Any] = await asyncio.wait_for(app.who_is(address=self.address, timeout=wait), wait + 1.0)
+            async with asyncio.timeout(wait + 1.0):
+                i_ams: list[Any] = await app.who_is(address=self.address, timeout=wait)
             if i_ams:
                 return i_ams
         return []
@@ -242,7 +243,10 @@ class BacnetIpDriver:
         """Await one confirmed request within timeout_s: silence -> DeviceUnavailable, answers pass."""
         timeout = self.connection.timeout_s
         try:
-            answer = await asyncio.wait_for(request, timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that lands just as the
+            # answer arrives, and the Poller task being stopped would then poll on forever.
+            async with asyncio.timeout(timeout):
+                answer = await request
         except TimeoutError:
             self._reachable = False
             raise DeviceUnavailable(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -14,7 +15,7 @@ from iot_gateway.mqtt_settings import MqttSettings, settings_from_site
 from twin.clock import Clock, SystemClock
 from twin.points import Value
 from twin.site.model import Device, MqttAddress, MqttBroker, MqttConnection, Point
-from twin.tasks import cancel_and_wait
+from twin.tasks import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,10 @@ class MqttDeviceSimulator:
         loop = asyncio.get_running_loop()
         next_periodic = loop.time() + self.period_s
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_periodic - loop.time()))
-            except TimeoutError:
-                pass
+            raise_if_cancelled()  # aiomqtt's publish can swallow the cancel that stops this loop (Python 3.11)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(next_periodic):  # not wait_for: it can swallow a cancel on 3.11
+                    await self._wake.wait()
             if loop.time() >= next_periodic:
                 self._dirty.update(self._topics)
                 next_periodic = loop.time() + self.period_s

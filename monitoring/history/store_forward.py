@@ -160,7 +160,8 @@ class StoreAndForward:
             updates = [PointUpdate(point, value, Quality(q), sts, ts) for _, point, value, q, sts, ts in rows]
             first, last = rows[0][0], rows[-1][0]
             try:
-                await asyncio.wait_for(self.remote.append(updates), self.send_timeout_s)
+                async with asyncio.timeout(self.send_timeout_s):  # not wait_for: it can swallow a cancel on 3.11
+                    await self.remote.append(updates)
             except HistoryRejected as exc:
                 await self._in_spool(self._reject_sync, first, last, str(exc))
                 self.rejected += len(rows)
@@ -221,7 +222,8 @@ class StoreAndForward:
     async def wait_forwarded(self, within_s: float) -> bool:
         """Wait until the spool is empty; False if it is not within ``within_s`` seconds."""
         try:
-            await asyncio.wait_for(self._drained.wait(), within_s)
+            async with asyncio.timeout(within_s):
+                await self._drained.wait()
         except TimeoutError:
             return False
         return True

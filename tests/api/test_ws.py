@@ -17,8 +17,7 @@ from api.runtime import HallRuntime
 from tests.api.server import running_app
 from tests.api.test_points_api import Hall, hall  # noqa: F401  (hall is a fixture used here)
 from tests.iot_gateway.test_gateway_faults import make_site, modbus_device
-from tests.iot_gateway.test_poller import wait_until
-from tests.peers import free_port
+from tests.peers import free_port, wait_until
 from twin.points import PointUpdate, Quality
 
 RECV_TIMEOUT = 5.0

@@ -263,15 +263,28 @@ async def test_write_goes_through_the_driver_and_is_read_back() -> None:
 
 
 class LinePeer:
-    """A tiny TCP device: answers "READ" with "point=value" lines; can be stopped, restarted and muted."""
+    """A tiny TCP device: answers "READ" with "point=value" lines; can be stopped, restarted and muted (a muted
+    device holds the requests it gets and answers them once unmuted, as a hung device that comes back does)."""
 
     def __init__(self, port: int, values: dict[str, float]) -> None:
         self.port = port
         self.values = values
-        self.mute = False
+        self._unmuted = asyncio.Event()
+        self._unmuted.set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[Any]] = set()
+
+    @property
+    def mute(self) -> bool:
+        return not self._unmuted.is_set()
+
+    @mute.setter
+    def mute(self, muted: bool) -> None:
+        if muted:
+            self._unmuted.clear()
+        else:
+            self._unmuted.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -292,10 +305,10 @@ class LinePeer:
         self._handlers.add(task)
         try:
             while await reader.readline():
-                if not self.mute:
-                    body = "".join(f"{k}={v}\n" for k, v in self.values.items())
-                    writer.write(f"{body}.\n".encode())
-                    await writer.drain()
+                await self._unmuted.wait()
+                body = "".join(f"{k}={v}\n" for k, v in self.values.items())
+                writer.write(f"{body}.\n".encode())
+                await writer.drain()
         except ConnectionError:
             pass
         finally:
