@@ -23,7 +23,8 @@ def scenario_router(hall: HallSimulator) -> APIRouter:
 
     @router.get("")
     async def scenarios() -> dict[str, object]:
-        return {"available": list(SCENARIO_NAMES), "active": {n: s.description for n, s in hall.active.items()}}
+        active = {n: {"zh": s.title.zh, "en": s.title.en} for n, s in hall.active.items()}
+        return {"available": list(SCENARIO_NAMES), "active": active}
 
     @router.post("/{name}/start")
     async def start(name: str, target: str | None = None) -> dict[str, str]:

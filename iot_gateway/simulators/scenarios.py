@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from iot_gateway.simulators.hall_state import HallState
-from twin.site.model import SiteConfig, ZoneType
+from twin.i18n import names
+from twin.site.model import Names, SiteConfig, ZoneType
 
 
 class ScenarioError(ValueError):
@@ -16,9 +17,11 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named incident: ``start`` applies it, ``clear`` undoes it (as staff would: reset by hand)."""
+    """A named incident: ``start`` applies it, ``clear`` undoes it (as staff would: reset by hand).
+    ``title`` is for people (Chinese first), ``description`` for the log."""
 
     name: str
+    title: Names
     description: str
     target: str
     start: Callable[[HallState], None]
@@ -54,11 +57,12 @@ def build_scenario(site: SiteConfig, name: str, target: str | None = None) -> Sc
     """The scenario ``name`` on ``site``; ``target`` picks the zone, door or button (a sensible default else)."""
     if name == "fire":
         zone = _zone(site, target, ZoneType.WAITING)
-        return Scenario(name, f"fire in zone {zone}", zone,
+        return Scenario(name, names("scenario.fire", zone=site.zone(zone).name), f"fire in zone {zone}", zone,
                         lambda s: s.fire_zones.add(zone), lambda s: s.fire_zones.discard(zone))
     if name == "water_leak":
         zone = _zone(site, target, ZoneType.SERVER_ROOM)
-        return Scenario(name, f"water leak in zone {zone}", zone,
+        title = names("scenario.water_leak", zone=site.zone(zone).name)
+        return Scenario(name, title, f"water leak in zone {zone}", zone,
                         lambda s: s.leaking_zones.add(zone), lambda s: s.leaking_zones.discard(zone))
     if name == "mains_failure":
         def fail(s: HallState) -> None:
@@ -67,14 +71,16 @@ def build_scenario(site: SiteConfig, name: str, target: str | None = None) -> Sc
         def restore(s: HallState) -> None:
             s.mains_ok = True
 
-        return Scenario(name, "mains power failure: UPS on battery", "mains", fail, restore)
+        title = names("scenario.mains_failure")
+        return Scenario(name, title, "mains power failure: UPS on battery", "mains", fail, restore)
     if name == "door_forced":
         door = _point_with(site, target, "door_", "access-controlled door").rsplit(".", 1)[0]
-        return Scenario(name, f"door {door} forced open", door,
+        return Scenario(name, names("scenario.door_forced", door=door), f"door {door} forced open", door,
                         lambda s: s.forced_doors.add(door), lambda s: s.forced_doors.discard(door))
     if name == "emergency_button":
         button = _point_with(site, target, "ebtn_", "emergency button")
-        return Scenario(name, f"emergency button {button} pressed (latched)", button,
+        title = names("scenario.emergency_button", button=button)
+        return Scenario(name, title, f"emergency button {button} pressed (latched)", button,
                         lambda s: s.pressed_buttons.add(button), lambda s: s.pressed_buttons.discard(button))
     raise ScenarioError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIO_NAMES)}")
 

@@ -11,7 +11,7 @@ export class ScenarioPanel {
     this.message = section.querySelector('.scenario-error');
     this.i18n = i18n;
     this.available = [];
-    this.active = {}; // name -> description (the simulator's own words, shown as a tooltip)
+    this.active = {}; // name -> {zh, en} title of the running incident, shown as a tooltip
     this.busy = new Set();
     this.error = null;
     this.present = null; // null: not asked yet; then whether this server has the demo API
@@ -84,7 +84,7 @@ export class ScenarioPanel {
     const buttons = this.available.map((name) => {
       const active = name in this.active;
       const label = this.i18n.has(`scenario.${name}`) ? t(`scenario.${name}`) : name;
-      const hint = active ? `${t('scenario.clear_hint')} · ${this.active[name]}` : t('scenario.start_hint');
+      const hint = active ? `${t('scenario.clear_hint')} · ${this.i18n.name(this.active[name])}` : t('scenario.start_hint');
       const button = el('button', {
         type: 'button', class: 'scenario', 'data-scenario': name, 'aria-pressed': String(active), title: hint,
       }, el('span', { class: 'label' }, label));
