@@ -1,7 +1,7 @@
 """Write bim_models/site.yaml from the demo hall's layout (``python -m bim_models.make_site [--check]``).
 
 The site file is generated from the same description as the IFC (layout.py, devices.py), so every ifc_guid
-matches an element of generated/demo_hall.ifc. Points follow the demo-site vocabulary of docs/helpers-common.md.
+matches an element of generated/demo_hall.ifc. Points follow the demo-site vocabulary of docs/demo-site.md.
 
 Modbus TCP register maps (offsets zero-based; one simulated server per device on 127.0.0.1:15020 upward, unit 1)
 

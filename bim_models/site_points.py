@@ -1,4 +1,4 @@
-"""Point lists of the demo site's devices, following the demo-site point vocabulary (docs/helpers-common.md).
+"""Point lists of the demo site's devices, following the demo-site point vocabulary (docs/demo-site.md).
 
 Each function returns plain mappings in site.yaml form; make_site.py assembles them into devices. Modbus maps
 are in make_site.py (with their documentation); this module holds the BACnet and MQTT points.
