@@ -106,7 +106,7 @@ async function main() {
   langButton.addEventListener('click', () => i18n.load(i18n.next()));
   const afterVisibilityChange = () => {
     markers.syncVisibility();
-    if (panel.guid && !model.isVisible(panel.guid)) { panel.hide(); select(null); }
+    if (panel.guid && !model.isVisible(panel.guid)) { panel.hide(); select(null); stage.flyHome(); } // not left staring at a hidden element
     stage.requestRender();
   };
   storeySelect.addEventListener('change', () => {
