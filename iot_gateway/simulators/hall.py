@@ -144,7 +144,9 @@ class HallSimulator:
         written = {pid: self.simulator_of(pid).get_value(pid) for pid in self._writable}
         written = {pid: value for pid, value in written.items() if value is not None}
         self.model.apply_writes(written)
-        self.state.step(elapsed_s * self.time_scale)
+        simulated_s = elapsed_s * self.time_scale
+        self.state.step(simulated_s)
+        self.model.integrate(simulated_s)
         for point_id, value in self.model.values(written).items():
             if point_id in self._owner and self._last.get(point_id) != value:
                 self._last[point_id] = value

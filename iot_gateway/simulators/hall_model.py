@@ -19,7 +19,6 @@ PUBLIC_ZONE_TYPES = {
     ZoneType.SELF_SERVICE_24H, ZoneType.CIRCULATION,
 }  # fmt: skip
 AC_DEFAULTS: dict[str, Value] = {"on": True, "mode": 1, "setpoint": 24.0, "fan_speed": 2}
-UPS_DEFAULTS: dict[str, Value] = {"output_on": True}
 DOOR_DEFAULTS: dict[str, Value] = {"lock": True}
 
 
@@ -59,6 +58,8 @@ class HallModel:
         meters = [d for d in site.devices if d.kind == DeviceKind.POWER_METER]
         # Main incomer first, then floors and plant: their loads differ by an order of magnitude.
         self.meter_base_kw = {d.id: 60.0 / (1 + i) + 8.0 for i, d in enumerate(meters)}
+        for i, meter in enumerate(meters):  # meter registers do not start at zero in a building in use
+            state.energy_kwh.setdefault(meter.id, 10_000.0 * (i + 1))
         # A fire zone input covers the zones of the IfcZone its point is bound to.
         self.fire_zone_members = {
             b.point.id: layout.group_zones.get(b.point.ifc_guid or "", frozenset())
@@ -102,13 +103,23 @@ class HallModel:
     def _noise(self, sigma: float) -> float:
         return self.state.rng.gauss(0.0, sigma)
 
+    def meter_power_kw(self, meter_id: str) -> float:
+        """The load a meter sees: its base load, more with a fuller hall (lights, screens, AC), none without mains."""
+        if not self.state.mains_ok:
+            return 0.0
+        crowd = min(self.state.occupancy / 200.0, 1.5)
+        return self.meter_base_kw[meter_id] * (0.6 + 0.3 * crowd)
+
+    def integrate(self, seconds: float) -> None:
+        """Advance what accumulates over simulated time: each meter's energy register."""
+        for meter_id in self.meter_base_kw:
+            self.state.energy_kwh[meter_id] += self.meter_power_kw(meter_id) * seconds / 3600.0
+
     def _power_meter(self, bound: BoundPoint, _written: Mapping[str, Value]) -> Value:
         state = self.state
-        crowd = min(state.occupancy / 200.0, 1.5)
-        power = self.meter_base_kw[bound.device.id] * (0.6 + 0.3 * crowd) if state.mains_ok else 0.0
+        power = self.meter_power_kw(bound.device.id)
         voltage = NOMINAL_VOLTAGE + self._noise(0.8) if state.mains_ok else 0.0
         power_factor = 0.93 + self._noise(0.005)
-        key = bound.device.id
         match bound.suffix:
             case "voltage":
                 return round(voltage, 2)
@@ -121,7 +132,7 @@ class HallModel:
             case "frequency":
                 return round(50.0 + self._noise(0.01), 2) if state.mains_ok else 0.0
             case "energy":
-                return round(state.energy_kwh.get(key, 10_000.0 * (1 + len(key) % 3)), 1)
+                return round(state.energy_kwh[bound.device.id], 1)
         return None
 
     def _ups(self, bound: BoundPoint, written: Mapping[str, Value]) -> Value:

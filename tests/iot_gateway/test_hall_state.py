@@ -75,3 +75,23 @@ def test_seeded_runs_repeat() -> None:
         for _ in range(50):
             state.step(30)
     assert a.zone_temp == b.zone_temp and a.entered == b.entered
+
+
+def test_meters_count_energy_and_stop_without_mains() -> None:
+    from bim_models.demo_hall import SITE_PATH
+    from iot_gateway.simulators.hall import HallLayout
+    from iot_gateway.simulators.hall_model import HallModel
+    from twin.site import load_site
+
+    state = HallState(hour=10.0)
+    model = HallModel(load_site(SITE_PATH, guid_index=None), HallLayout(), state)
+    before = model.values({})["pm-1.energy"]
+    assert isinstance(before, float) and before >= 10_000
+    power = model.meter_power_kw("pm-1")
+    model.integrate(3600)
+    after = model.values({})["pm-1.energy"]
+    assert isinstance(after, float) and after == pytest.approx(before + power, abs=0.2)
+    state.mains_ok = False
+    model.integrate(3600)
+    assert model.values({})["pm-1.energy"] == after
+    assert model.values({})["pm-1.voltage"] == 0.0
