@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bim_models.devices import DEVICE_ELEMENTS
 from tests.api.demo_fixtures import ALL_GOOD_DEADLINE_S, DemoHall, all_good, fire_expectations, running_demo
 from tests.api.test_viewer_browser import STEP_TIMEOUT_MS, Viewer
 
@@ -38,6 +39,18 @@ MOSTLY_NORMAL = """(most) => {
 VISIBLE_STATES = """() => [...window.hallTwin.picker.markers.sprites.values()]
   .filter((sprite) => sprite.visible).map((sprite) => sprite.userData.state)"""
 STATES_ARE = """([guids, state]) => guids.every((g) => window.hallTwin.elementState(g) === state)"""
+SYMBOLS_BY_GUID = """() => Object.fromEntries([...window.hallTwin.markers.sprites.values()]
+  .map((sprite) => [sprite.userData.guid, sprite.userData.symbol]))"""
+LEGEND_SYMBOLS = """() => [...document.querySelectorAll('[data-testid=legend-symbols] li')]
+  .map((li) => [li.dataset.symbol, li.textContent])"""
+# The pictogram of every category of demo device element (bim_models/devices.py; web_viewer/src/symbols.js).
+SYMBOL_OF_CATEGORY = {
+    "power_meter": "meter", "ups": "ups", "ac_unit": "ac", "precision_ac": "ac", "temp_humidity": "climate",
+    "temperature_sensor": "climate", "water_leak": "leak", "smoke_detector": "smoke", "fire_panel": "panel",
+    "emergency_button": "button", "access_controller": "controller", "environment_controller": "controller",
+    "people_counter": "people", "camera": "camera", "ip_speaker": "speaker", "queue_display": "display",
+    "queue_system": "terminal", "kiosk": "terminal",
+}  # fmt: skip
 
 
 def guid_of(demo: DemoHall, point_id: str) -> str:
@@ -66,6 +79,7 @@ async def test_live_demo_hall_turns_green_then_the_fire_zone_red(
         summary = await viewer.js(MARKER_SUMMARY)
         assert summary["normal"][1] == [GREEN], summary
         assert "alarm" not in summary, summary
+        await check_symbols(viewer)
         ground = await storey_guid(viewer, "1F")
         await viewer.select_storey(ground)
         await viewer.screenshot("demo_live_1f_normal.png")
@@ -98,3 +112,18 @@ async def test_live_demo_hall_turns_green_then_the_fire_zone_red(
         assert upstairs and set(upstairs) == {"normal"}, upstairs  # the fire is downstairs
         await viewer.screenshot("demo_live_2f.png")
         assert viewer.errors == []
+
+
+async def check_symbols(viewer: Viewer) -> None:
+    """Each device's dot carries the pictogram of its kind, read from the IFC class and type; the legend names
+    exactly the kinds on the twin, in the page's language."""
+    symbols: dict[str, str] = await viewer.js(SYMBOLS_BY_GUID)
+    expected = {e.guid: SYMBOL_OF_CATEGORY[e.category] for e in DEVICE_ELEMENTS if e.guid in symbols}
+    expected |= {g: "door" for g, symbol in symbols.items() if symbol == "door"}
+    assert len(expected) == len(symbols), set(symbols) - set(expected)  # every dot is a device element or a door
+    assert {"meter", "ups", "ac", "climate", "leak", "smoke", "button", "door", "people"} <= set(expected.values())
+    wrong = {g: (symbols[g], want) for g, want in expected.items() if symbols[g] != want}
+    assert not wrong, wrong
+    legend = dict(await viewer.js(LEGEND_SYMBOLS))
+    assert set(legend) == set(symbols.values()), (legend, set(symbols.values()))
+    assert legend["smoke"] == "感烟探测器" and legend["meter"] == "电能表", legend

@@ -95,7 +95,7 @@ async function main() {
   const scenarios = new ScenarioPanel(document.getElementById('scenario-panel'), i18n);
   const refreshTexts = () => {
     fillStoreys();
-    renderLegend(legend, i18n, model);
+    renderLegend(legend, i18n, model, markers.symbols());
     panel.render();
     showStatus();
     langButton.textContent = i18n.t('lang.switch');
@@ -103,6 +103,7 @@ async function main() {
     alarmList?.refreshTexts();
   };
   i18n.onChange(refreshTexts);
+  markers.onNewSymbol = () => renderLegend(legend, i18n, model, markers.symbols());
   langButton.addEventListener('click', () => i18n.load(i18n.next()));
   const afterVisibilityChange = () => {
     markers.syncVisibility();

@@ -8,8 +8,9 @@
 // view, so a hidden device in alarm shows a faint ghost of its dot through the floor.
 import * as THREE from 'three';
 import { STATE_COLOURS } from './palette.js';
+import { drawMarker, symbolOf } from './symbols.js';
 
-const MARKER_SCREEN_SIZE = 0.018; // fraction of the viewport height
+const MARKER_SCREEN_SIZE = 0.024; // fraction of the viewport height: a pictogram on the dot must stay legible
 const LIFT = 0.25; // metres above the element's top, so the dot never hides inside a ceiling
 const GHOST_OPACITY = 0.35;
 const REFRESH_MS = 150; // while the camera moves, dots are re-tested at most this often (about 10 ms for 100 dots)
@@ -21,7 +22,8 @@ export class DeviceMarkers {
     this.group.name = 'device-markers';
     scene.add(this.group);
     this.sprites = new Map(); // GlobalId -> Sprite (its ghost in userData.ghost)
-    this.texture = dotTexture();
+    this.textures = new Map(); // symbol -> CanvasTexture, shared by the dots of one kind of device
+    this.onNewSymbol = null; // called with a symbol the first time a device of that kind gets a dot
     this.dirty = true; // states or storeys changed: test again even if the camera did not move
     this.lastView = null;
     this.lastRefresh = 0;
@@ -42,16 +44,34 @@ export class DeviceMarkers {
     this.syncOne(guid, sprite);
   }
 
+  symbols() {
+    return new Set([...this.sprites.values()].map((sprite) => sprite.userData.symbol));
+  }
+
+  textureOf(symbol) {
+    let texture = this.textures.get(symbol);
+    if (!texture) {
+      texture = new THREE.CanvasTexture(drawMarker(document.createElement('canvas'), symbol));
+      texture.colorSpace = THREE.SRGBColorSpace;
+      this.textures.set(symbol, texture);
+    }
+    return texture;
+  }
+
   createSprite(guid, box) {
+    const symbol = symbolOf(this.model.info.get(guid));
+    const isNew = !this.textures.has(symbol);
+    const texture = this.textureOf(symbol);
     const position = new THREE.Vector3((box.min.x + box.max.x) / 2, box.max.y + LIFT, (box.min.z + box.max.z) / 2);
     const sprite = new THREE.Sprite(new THREE.SpriteMaterial({
-      map: this.texture, sizeAttenuation: false, transparent: true, depthTest: false, depthWrite: false,
+      map: texture, sizeAttenuation: false, transparent: true, depthTest: false, depthWrite: false,
     }));
     sprite.position.copy(position);
     sprite.renderOrder = 10; // last, over the translucent rooms (renderOrder 1): a room never tints its dots
     sprite.userData.guid = guid;
+    sprite.userData.symbol = symbol;
     const ghost = new THREE.Sprite(new THREE.SpriteMaterial({
-      map: this.texture, sizeAttenuation: false, transparent: true, opacity: GHOST_OPACITY,
+      map: texture, sizeAttenuation: false, transparent: true, opacity: GHOST_OPACITY,
       depthTest: false, depthWrite: false,
     }));
     ghost.position.copy(position);
@@ -61,6 +81,7 @@ export class DeviceMarkers {
     this.group.add(ghost, sprite);
     this.sprites.set(guid, sprite);
     this.dirty = true; // not tested yet
+    if (isNew) this.onNewSymbol?.(symbol);
     return sprite;
   }
 
@@ -134,22 +155,4 @@ export class DeviceMarkers {
     }
     return null;
   }
-}
-
-function dotTexture() {
-  const size = 64;
-  const canvas = document.createElement('canvas');
-  canvas.width = size;
-  canvas.height = size;
-  const context = canvas.getContext('2d');
-  context.beginPath();
-  context.arc(size / 2, size / 2, size / 2 - 3, 0, Math.PI * 2);
-  context.fillStyle = '#ffffff';
-  context.fill();
-  context.lineWidth = 5;
-  context.strokeStyle = 'rgba(20, 30, 45, 0.85)';
-  context.stroke();
-  const texture = new THREE.CanvasTexture(canvas);
-  texture.colorSpace = THREE.SRGBColorSpace;
-  return texture;
 }
