@@ -98,6 +98,18 @@ class GatewayApplication(Application):
         self._next_process_id = self._next_process_id % ((1 << 22) - 1) + 1
         return process_id
 
+    async def confirmation(self, apdu: Any) -> None:
+        # A request we gave up on (poll timeout, stop) is cancelled, but bacpypes3 drops it from its table only in
+        # a callback run later: an answer arriving in between would make it set a result on the cancelled future
+        # and log an InvalidStateError traceback. Such a late answer is simply not wanted any more.
+        for request, future in self._requests.get(apdu.pduSource, ()):
+            if request.apduInvokeID == apdu.apduInvokeID and future.done():
+                log.debug(
+                    "late answer from %s to a request given up on (invoke id %s)", apdu.pduSource, apdu.apduInvokeID
+                )
+                return
+        await super().confirmation(apdu)
+
     async def do_ConfirmedCOVNotificationRequest(self, apdu: ConfirmedCOVNotificationRequest) -> None:
         if not self._dispatch(apdu):
             # Clause 13.1.3: tell the device to drop a subscription nobody here owns any more.
@@ -123,9 +135,7 @@ class BacnetApplicationHolder:
     the last driver releases it. Give one holder to all BACnet drivers of a gateway;
     ``close()`` forces shutdown."""
 
-    def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, device_instance: int = GATEWAY_DEVICE_INSTANCE
-    ):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, device_instance: int = GATEWAY_DEVICE_INSTANCE):
         self.host = host
         self.port = port
         self.device_instance = device_instance
