@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
@@ -174,6 +175,15 @@ def live_devices() -> list[dict[str, object]]:
                     "brick": "Supply_Air_Temperature_Sensor",
                     "address": {"type": "modbus", "table": "input", "offset": 0, "data_type": "int16", "scale": 0.1},
                 },
+                {
+                    "id": "ac-1.setpoint",
+                    "name": {"zh": "温度设定", "en": "Setpoint"},
+                    "kind": "analog",
+                    "unit": "°C",
+                    "brick": "Air_Temperature_Setpoint",
+                    "address": {"type": "modbus", "table": "holding", "offset": 0, "data_type": "int16", "scale": 0.1},
+                    "writable": True,
+                },
             ],
         },
     ]
@@ -225,6 +235,59 @@ async def test_live_points_colour_devices_and_fill_the_panel(
         await viewer.until(state_of, [OFFICE_DOOR, "normal"])
         value_cell = forced_row.locator("td.value")
         assert await value_cell.inner_text() == "否"  # the open panel follows live values
+        assert viewer.errors == []
+
+
+TREND = "[data-testid=trend]"
+
+
+async def test_a_point_s_last_hour_is_drawn_from_history(
+    fzk_site: Path, tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
+) -> None:
+    """The panel of a device opens with the trend of its first analog point, read from the history store; another
+    analog point is chosen with a click (or Enter) and says when it has no history."""
+    site = write_fzk_site(fzk_site.parent, devices=live_devices())
+    runtime = make_runtime(site, tmp_path / "data", cache_dir=model_cache)
+    async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+        now = time.time()
+        # One sample a minute for the last hour: 20.0, 20.5, ... 24.5, then again.
+        temps = [20.0 + (i % 10) * 0.5 for i in range(60)]
+        runtime.bus.publish_many([
+            PointUpdate("ac-1.supply_air_temp", v, Quality.GOOD, now - 3570 + 60 * i, now - 3570 + 60 * i)
+            for i, v in enumerate(temps)
+        ])  # fmt: skip
+
+        async def recorded() -> bool:
+            body = (await client.get("/api/points/ac-1.supply_air_temp/history", params={"step": 60})).json()
+            return sum(b["count"] for b in body.get("buckets", [])) == len(temps)
+
+        deadline = time.monotonic() + 10
+        while not await recorded():
+            assert time.monotonic() < deadline, "the history store did not record the samples"
+            await asyncio.sleep(0.1)
+
+        viewer = await Viewer.open(browser, url, screenshot_dir)
+        await viewer.until("document.getElementById('live-status').dataset.status === 'connected'")
+        await viewer.select_storey(ERDGESCHOSS)
+        await viewer.click_element(INNER_WALL)
+        await viewer.until(f"document.querySelector('{TREND}')?.dataset.status === 'ok'")
+        trend = viewer.page.locator(TREND)
+        assert await trend.get_attribute("data-point") == "ac-1.supply_air_temp"
+        assert await trend.locator("svg").get_attribute("data-samples") == "60"
+        assert await trend.get_by_test_id("trend-max").text_content() == "24.5 °C"
+        assert await trend.get_by_test_id("trend-min").text_content() == "20 °C"
+        assert (await trend.locator("h3").inner_text()).endswith("送风温度")
+        supply = viewer.page.locator('[data-testid=info-points] tr[data-point="ac-1.supply_air_temp"]')
+        assert await supply.get_attribute("aria-pressed") == "true"
+        await viewer.screenshot("fzk_trend.png")
+
+        setpoint = viewer.page.locator('[data-testid=info-points] tr[data-point="ac-1.setpoint"]')
+        await setpoint.focus()
+        await viewer.page.keyboard.press("Enter")
+        await viewer.until(f"document.querySelector('{TREND}')?.dataset.status === 'none'")
+        assert await viewer.page.locator(f"{TREND} .trend-note").inner_text() == "近一小时没有历史数据"
+        assert await setpoint.get_attribute("aria-pressed") == "true"
+        assert await supply.get_attribute("aria-pressed") == "false"
         assert viewer.errors == []
 
 

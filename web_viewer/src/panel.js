@@ -1,8 +1,10 @@
-// The info panel: what the clicked element is, where it is, and its live points.
+// The info panel: what the clicked element is, where it is, its live points and the last hour of one of them.
 import { STATE_COLOURS, hex } from './palette.js';
+import { fetchTrend, trendChart } from './trend.js';
 
 // Units as a reader writes them; site files use ASCII spellings.
 const UNIT_SYMBOLS = { degC: '°C', degF: '°F', m3: 'm³', 'm3/h': 'm³/h' };
+const TREND_REFRESH_MS = 30000;
 
 export class InfoPanel {
   constructor(element, body, i18n) {
@@ -10,20 +12,56 @@ export class InfoPanel {
     this.body = body;
     this.i18n = i18n;
     this.guid = null;
+    this.trendPoint = null; // the point whose trend is shown
+    this.trend = null; // what fetchTrend returned for it (null: loading)
+    this.trendTimer = null;
   }
 
   // context: {model, live}
   show(guid, context) {
+    const changed = guid !== this.guid;
     this.guid = guid;
     this.context = context;
+    if (changed) {
+      // A device opens with the trend of its first measured analog point (a setpoint is mostly a flat line): the
+      // question is usually "how has it been?".
+      const analog = this.analogPoints();
+      const first = analog.find((point) => !point.writable) ?? analog[0];
+      this.selectTrend(first ? first.id : null);
+    }
     this.render();
     this.element.hidden = false;
   }
 
   hide() {
     this.guid = null;
+    this.selectTrend(null);
     this.element.hidden = true;
     this.body.replaceChildren();
+  }
+
+  analogPoints() {
+    const live = this.context?.live;
+    if (!live || !this.guid) return [];
+    return live.pointsOf(this.guid).map((entry) => entry.point).filter((point) => point.kind === 'analog');
+  }
+
+  selectTrend(pointId) {
+    clearInterval(this.trendTimer);
+    this.trendTimer = null;
+    this.trendPoint = pointId;
+    this.trend = null;
+    if (!pointId) return;
+    this.loadTrend();
+    this.trendTimer = setInterval(() => this.loadTrend(), TREND_REFRESH_MS);
+  }
+
+  async loadTrend() {
+    const pointId = this.trendPoint;
+    const trend = await fetchTrend(pointId);
+    if (pointId !== this.trendPoint) return; // another point was chosen meanwhile
+    this.trend = trend;
+    this.render();
   }
 
   render() {
@@ -62,15 +100,53 @@ export class InfoPanel {
       const table = el('table', { class: 'points', 'data-testid': 'info-points' });
       table.append(el('caption', {}, t('panel.points')));
       for (const { point, sample, state: pointState } of points) {
-        table.append(el('tr', { 'data-point': point.id, 'data-state': pointState },
+        const row = el('tr', { 'data-point': point.id, 'data-state': pointState },
           el('td', {}, chip(pointState)),
           el('td', {}, this.pointLabel(point)),
           el('td', { class: 'value' }, this.formatValue(sample, point)),
-          el('td', { class: 'quality' }, sample ? t(`quality.${sample.q}`) : t('state.unknown'))));
+          el('td', { class: 'quality' }, sample ? t(`quality.${sample.q}`) : t('state.unknown')));
+        if (point.kind === 'analog') this.makeTrendable(row, point.id);
+        table.append(row);
       }
       parts.push(table);
+      const trendPoint = points.find((entry) => entry.point.id === this.trendPoint)?.point;
+      if (trendPoint) parts.push(this.trendSection(trendPoint));
     }
     this.body.replaceChildren(...parts);
+  }
+
+  makeTrendable(row, pointId) {
+    const selected = pointId === this.trendPoint;
+    row.classList.add('trendable');
+    row.setAttribute('tabindex', '0');
+    row.setAttribute('role', 'button');
+    row.setAttribute('aria-pressed', String(selected));
+    row.title = this.i18n.t('trend.show');
+    const choose = () => { if (!selected) { this.selectTrend(pointId); this.render(); } };
+    row.addEventListener('click', choose);
+    row.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); choose(); }
+    });
+  }
+
+  trendSection(point) {
+    const t = (key) => this.i18n.t(key);
+    const section = el('section', { class: 'trend', 'data-testid': 'trend', 'data-point': point.id });
+    section.append(el('h3', {}, `${t('trend.title')} · ${this.pointLabel(point)}`));
+    const trend = this.trend;
+    if (!trend) {
+      section.dataset.status = 'loading';
+      section.append(el('p', { class: 'trend-note' }, t('trend.loading')));
+    } else if (trend.status !== 'ok') {
+      section.dataset.status = trend.status;
+      section.append(el('p', { class: 'trend-note' }, t(`trend.${trend.status}`)));
+    } else {
+      section.dataset.status = 'ok';
+      const clock = new Intl.DateTimeFormat(this.i18n.lang, { hour: '2-digit', minute: '2-digit' });
+      const format = (v) => this.formatValue({ v }, point);
+      section.append(trendChart(trend, format, (ts) => clock.format(new Date(ts * 1000))));
+    }
+    return section;
   }
 
   // The gateway names a device's communication-loss point after the device; in the device's own panel that
