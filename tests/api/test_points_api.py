@@ -135,3 +135,18 @@ async def test_history_parameters_are_validated(hall: Hall, params: dict[str, st
         response = await client.get("/api/points/ac-1.setpoint/history", params=params)
     assert response.status_code == 422
     assert message in response.json()["detail"]
+
+
+async def test_openapi_describes_the_public_paths(hall: Hall) -> None:
+    """/openapi.json is part of the public contract (../shared/DESIGN.md): it lists every path served so far."""
+    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+        response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    public = {
+        "/api/health", "/api/model", "/api/model/elements", "/api/zones", "/api/points", "/api/points/{point_id}",
+        "/api/points/{point_id}/history",
+    }  # fmt: skip
+    assert public <= set(paths), public - set(paths)
+    parameters = {p["name"] for p in paths["/api/points/{point_id}/history"]["get"]["parameters"]}
+    assert parameters == {"point_id", "start", "end", "step"}
