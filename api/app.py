@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -12,12 +13,21 @@ from api.runtime import HallRuntime
 WEB_VIEWER = Path(__file__).resolve().parent.parent / "web_viewer"
 
 
-def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
+def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), prepare_model: bool = False) -> FastAPI:
     """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task.
-    ``extra_routers`` add routes of a particular mode (the demo's scenario controls)."""
-    app = FastAPI(title="HallTwin", version="0.1.0", lifespan=runtime.lifespan)
-    app.state.runtime = runtime
+    ``extra_routers`` add routes of a particular mode (the demo's scenario controls); ``prepare_model`` converts
+    the building model at start rather than at the first request (servers do; most tests do not need a model)."""
     from api import routes_health, routes_model, routes_points, static, ws
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            if prepare_model:
+                routes_model.model_service(app).prepare()
+            yield
+
+    app = FastAPI(title="HallTwin", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
 
     app.include_router(routes_health.router)
     app.include_router(routes_model.router)

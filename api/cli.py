@@ -80,7 +80,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"halltwin serve: {exc}", file=sys.stderr)
         return 2
     runtime = HallRuntime(site, site_path, data_dir, history=history, mqtt_bridge=args.mqtt_bridge)
-    asyncio.run(serve_app(create_app(runtime), args.host, args.port))
+    asyncio.run(serve_app(create_app(runtime, prepare_model=True), args.host, args.port))
     return 0
 
 

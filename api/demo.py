@@ -73,7 +73,7 @@ async def run_demo(
     # Ten simulated seconds per real second: visitor numbers and queues move visibly while you watch.
     hall = HallSimulator(site, layout, time_scale=10.0)
     runtime = HallRuntime(site, site_path, data_dir, mqtt_bridge=True)
-    app: FastAPI = create_app(runtime, extra_routers=[scenario_router(hall)])
+    app: FastAPI = create_app(runtime, extra_routers=[scenario_router(hall)], prepare_model=True)
     await broker.start()
     tour: asyncio.Task[None] | None = None
     try:

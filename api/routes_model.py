@@ -12,6 +12,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from api.runtime import HallRuntime
+from twin.bim.convert_process import convert_cached_in_process
+from twin.bim.glb_export import ConversionResult
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -34,6 +36,7 @@ class ModelFiles:
     glb_etag: str
     elements_etag: str
     source: Signature
+    converter_pid: int
 
 
 class ModelUnavailable(Exception):
@@ -75,12 +78,19 @@ class ModelService:
                 self._task = self.runtime.spawn("model-conversion", self._convert(signature))
             await asyncio.shield(self._task)
 
+    def prepare(self) -> None:
+        """Start converting now (at server start), so that the first visitor does not wait for it."""
+        signature = _signature(self.ifc_path)
+        if signature is not None and self._files is None and self._task is None:
+            self._task = self.runtime.spawn("model-conversion", self._convert(signature))
+
     async def _convert(self, signature: Signature) -> None:
-        """Run the converter in a worker thread (house rule 1) and record its result or its failure."""
+        """Run the converter in a child process (house rule 1: in a thread it still stalls the event loop) and
+        record its result or its failure."""
         self.conversions += 1
         try:
-            cache_dir = self.runtime.cache_dir
-            self._files = await asyncio.to_thread(_convert_and_hash, self.ifc_path, cache_dir, signature)
+            result = await convert_cached_in_process(self.ifc_path, self.runtime.cache_dir)
+            self._files = await asyncio.to_thread(_hashed, self.ifc_path, result, signature)
             self._failure = None
         except Exception as exc:  # any converter failure is reported to the client, never a 500
             message = f"cannot convert the building model {self.ifc_path}: {exc or type(exc).__name__}"
@@ -99,11 +109,7 @@ def _signature(path: Path) -> Signature | None:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-def _convert_and_hash(ifc_path: Path, cache_dir: Path, signature: Signature) -> ModelFiles:
-    # ifcopenshell is heavy and only needed here; this runs in a worker thread.
-    from twin.bim.glb_export import convert_cached
-
-    result = convert_cached(ifc_path, cache_dir)
+def _hashed(ifc_path: Path, result: ConversionResult, signature: Signature) -> ModelFiles:
     log.info("model %s ready: %s (%d bytes, %.1f s)", ifc_path, result.glb_path, result.glb_bytes, result.seconds)
     return ModelFiles(
         glb_path=Path(result.glb_path),
@@ -111,6 +117,7 @@ def _convert_and_hash(ifc_path: Path, cache_dir: Path, signature: Signature) -> 
         glb_etag=_etag(Path(result.glb_path)),
         elements_etag=_etag(Path(result.elements_path)),
         source=signature,
+        converter_pid=result.converter_pid,
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 from api.app import create_app
 from api.routes_model import model_service
 from tests.api.server import FZK_IFC, FZK_OFFICE_SPACE, make_runtime, running_app, write_fzk_site
+from tests.peers import wait_until
 
 TIMEOUT = httpx.Timeout(60.0)  # the first request converts the IFC (a few seconds on two busy cores)
 ERDGESCHOSS = "2eyxpyOx95m90jmsXLOuR0"
@@ -85,6 +86,21 @@ async def test_concurrent_first_requests_share_one_conversion(fzk_site: Path, tm
         # Served from memory afterwards: no further conversion.
         assert (await client.get("/api/model")).status_code == 200
         assert model_service(app).conversions == 1
+
+
+async def test_a_server_converts_the_model_at_start_in_a_child_process(
+    fzk_site: Path, tmp_path: Path, model_cache: Path
+) -> None:
+    """`serve` and `demo` convert before the first visitor asks, and not in the server's process: ifcopenshell
+    holds the GIL, and a conversion in a thread stalled every device poll (bench/bench_bim.py measures it)."""
+    runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
+    app = create_app(runtime, prepare_model=True)
+    async with running_app(runtime, app) as url, httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
+        service = model_service(app)
+        await wait_until(lambda: service._files is not None, 60.0, "the model converted without a request")
+        assert service._files is not None and service._files.converter_pid != os.getpid()
+        assert (await client.get("/api/model")).status_code == 200
+        assert service.conversions == 1
 
 
 async def test_a_broken_ifc_gets_503_with_the_reason_until_it_is_fixed(tmp_path: Path, model_cache: Path) -> None:

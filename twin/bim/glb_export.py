@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ class ConversionResult:
     elements: int
     seconds: float
     cached: bool
+    converter_pid: int = field(default_factory=os.getpid)  # the process that converted (servers use a child)
 
 
 def elements_path_for(glb_path: Path) -> Path:
