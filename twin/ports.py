@@ -9,7 +9,7 @@ from pathlib import Path
 
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 DEFAULT_EPHEMERAL = (32768, 60999)  # Linux's default when the file cannot be read
-LOWEST_PORT = 10000  # below this live well-known and registered services (Modbus 502, BACnet 47808 is above)
+LOWEST_PORT = 10000  # below this live well-known and common service ports (Modbus 502, PostgreSQL 5432, Redis 6379)
 ATTEMPTS = 200
 
 _handed_out: set[tuple[int, int]] = set()

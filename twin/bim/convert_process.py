@@ -1,9 +1,9 @@
 """convert_cached in a child process, for servers: the geometry kernel then never holds the server's GIL.
 
 A worker thread is not enough: ifcopenshell keeps the GIL for long stretches, and a 3 s conversion stalled the
-demo's event loop so badly that its pollers timed out on every device (measured in bench/bench_bim.py). The child
-runs ``python -m twin.bim.convert_process IFC CACHE_DIR`` and prints one JSON line with the result or the error;
-cancelling the caller kills the child.
+demo's event loop so badly that its pollers timed out on every device (bench/bench_model_serving.py measures it).
+The child runs ``python -m twin.bim.convert_process IFC CACHE_DIR`` and prints one JSON line with the result or the
+error; cancelling the caller ends the child (SIGTERM, so that it removes its temporary files; SIGKILL if it hangs).
 """
 
 from __future__ import annotations
