@@ -15,6 +15,7 @@ export class InfoPanel {
     this.trendPoint = null; // the point whose trend is shown
     this.trend = null; // what fetchTrend returned for it (null: loading)
     this.trendTimer = null;
+    this.autoTrend = false;
   }
 
   // context: {model, live}
@@ -23,11 +24,8 @@ export class InfoPanel {
     this.guid = guid;
     this.context = context;
     if (changed) {
-      // A device opens with the trend of its first measured analog point (a setpoint is mostly a flat line): the
-      // question is usually "how has it been?".
-      const analog = this.analogPoints();
-      const first = analog.find((point) => !point.writable) ?? analog[0];
-      this.selectTrend(first ? first.id : null);
+      this.selectTrend(null);
+      this.autoTrend = true; // chosen by render() once the device's points are known (they may still be loading)
     }
     this.render();
     this.element.hidden = false;
@@ -40,10 +38,13 @@ export class InfoPanel {
     this.body.replaceChildren();
   }
 
-  analogPoints() {
-    const live = this.context?.live;
-    if (!live || !this.guid) return [];
-    return live.pointsOf(this.guid).map((entry) => entry.point).filter((point) => point.kind === 'analog');
+  // A device opens with the trend of its first measured analog point (a setpoint is mostly a flat line): the
+  // question is usually "how has it been?".
+  chooseTrend(points) {
+    const analog = points.map((entry) => entry.point).filter((point) => point.kind === 'analog');
+    if (!analog.length) return;
+    this.autoTrend = false;
+    this.selectTrend((analog.find((point) => !point.writable) ?? analog[0]).id);
   }
 
   selectTrend(pointId) {
@@ -93,6 +94,7 @@ export class InfoPanel {
     const parts = [title, list];
 
     const points = live ? live.pointsOf(this.guid) : [];
+    if (this.autoTrend) this.chooseTrend(points);
     if (points.length) {
       const state = live.elementState(this.guid);
       parts.push(el('p', { class: 'device-state', 'data-testid': 'info-state', 'data-state': state },
