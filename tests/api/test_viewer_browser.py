@@ -291,6 +291,34 @@ async def test_a_point_s_last_hour_is_drawn_from_history(
         assert viewer.errors == []
 
 
+# (IFC class, predefined type) -> pictogram, IFC4 classes and IFC2X3's generic classes typed by their type object.
+SYMBOL_CASES = [
+    ("IfcSensor", "SMOKESENSOR", "smoke"), ("IfcSensor", "PeopleCounter", "people"), ("IfcSensor", None, "sensor"),
+    ("IfcFlowMeter", "ENERGYMETER", "meter"), ("IfcAlarm", "EmergencyButton", "button"), ("IfcAlarm", None, "panel"),
+    ("IfcUnitaryControlElement", "ALARMPANEL", "panel"), ("IfcDoor", None, "door"),
+    ("IfcAudioVisualAppliance", "CAMERA", "camera"), ("IfcCommunicationsAppliance", "QueueSystem", "terminal"),
+    ("IfcDistributionControlElement", "SMOKESENSOR", "smoke"), ("IfcFlowController", "ELECTRICMETER", "meter"),
+    ("IfcEnergyConversionDevice", "SPLITSYSTEM", "ac"), ("IfcFlowStorageDevice", "UPS", "ups"),
+    ("IfcFlowTerminal", "LIGHTFIXTURE", "device"), ("IfcWall", None, "device"),
+]  # fmt: skip
+
+
+async def test_device_pictograms_follow_the_ifc_class_and_type(
+    fzk_site: Path, tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
+) -> None:
+    runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
+    async with running_app(runtime) as url:
+        viewer = await Viewer.open(browser, url, screenshot_dir)
+        got = await viewer.js(
+            """async (cases) => {
+              const { symbolOf } = await import('/src/symbols.js');
+              return cases.map(([ifcClass, predefinedType]) => symbolOf({ ifcClass, predefinedType }));
+            }""",
+            [[ifc_class, predefined] for ifc_class, predefined, _ in SYMBOL_CASES],
+        )
+        assert got == [symbol for _, _, symbol in SYMBOL_CASES]
+
+
 async def test_viewer_works_on_a_server_without_live_data(
     fzk_site: Path, tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
 ) -> None:

@@ -28,6 +28,20 @@ const RULES = [
   ['IfcController', [], 'controller'],
 ];
 
+// IFC2X3 has no IfcSensor, IfcAlarm, IfcFlowMeter ...: devices are these generic classes, told apart only by the
+// predefined type of their type object. For them the type alone decides.
+const GENERIC_CLASSES = new Set([
+  'IfcDistributionControlElement', 'IfcFlowController', 'IfcEnergyConversionDevice', 'IfcFlowStorageDevice',
+  'IfcFlowTerminal',
+]);
+const SYMBOL_OF_TYPE = {
+  SMOKESENSOR: 'smoke', FIRESENSOR: 'smoke', HEATSENSOR: 'smoke', TEMPERATURESENSOR: 'climate',
+  HUMIDITYSENSOR: 'climate', MOISTURESENSOR: 'leak', MOVEMENTSENSOR: 'people', ENERGYMETER: 'meter',
+  ELECTRICMETER: 'meter', UPS: 'ups', AIRCONDITIONINGUNIT: 'ac', SPLITSYSTEM: 'ac', ROOFTOPUNIT: 'ac',
+  AIRHANDLER: 'ac', MANUALPULLBOX: 'button', BREAKGLASSBUTTON: 'button', CAMERA: 'camera', SPEAKER: 'speaker',
+  DISPLAY: 'display',
+};
+
 // The order of the legend.
 export const SYMBOLS = [
   'meter', 'ups', 'ac', 'climate', 'leak', 'smoke', 'panel', 'button', 'door', 'people', 'camera', 'speaker',
@@ -36,6 +50,7 @@ export const SYMBOLS = [
 
 export function symbolOf(info) {
   const type = String(info?.predefinedType ?? '').toUpperCase();
+  if (GENERIC_CLASSES.has(info?.ifcClass)) return SYMBOL_OF_TYPE[type] ?? 'device';
   for (const [ifcClass, types, symbol] of RULES) {
     if (info?.ifcClass === ifcClass && (types.length === 0 || types.includes(type))) return symbol;
   }
