@@ -25,9 +25,8 @@ def ephemeral_range() -> tuple[int, int]:
     return low, high
 
 
-def _random_candidate() -> int:
-    """A random port from the ranges below and above the ephemeral range."""
-    low, high = ephemeral_range()
+def _random_candidate(low: int, high: int) -> int:
+    """A random port from the ranges below ``low`` and above ``high`` (the ephemeral range)."""
     below, above = max(0, low - LOWEST_PORT), max(0, 65535 - high)
     pick = random.randrange(below + above)
     return LOWEST_PORT + pick if pick < below else high + 1 + (pick - below)
@@ -40,9 +39,10 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     of any outgoing connection before our server listens on it (CI saw exactly that). Ports are also not handed out
     twice by one process, so a site moved to free ports never gets two devices on one port.
     """
+    low, high = ephemeral_range()
     with _handed_out_lock:
         for _ in range(ATTEMPTS):
-            port = _random_candidate()
+            port = _random_candidate(low, high)
             if (kind, port) in _handed_out:
                 continue
             with socket.socket(socket.AF_INET, kind) as sock:
