@@ -26,11 +26,14 @@ class Reading:
     value: Value
     quality: Quality
     source_ts: float
+    reason: str | None = None  # why the value is not GOOD, short and for people; None when GOOD
 
     @staticmethod
-    def bad(point_id: str, source_ts: float, quality: Quality = Quality.BAD) -> Reading:
-        """A reading that carries no usable value."""
-        return Reading(point_id, None, quality, source_ts)
+    def bad(
+        point_id: str, source_ts: float, quality: Quality = Quality.BAD, reason: str | None = None
+    ) -> Reading:
+        """A reading that carries no usable value (``reason`` says why)."""
+        return Reading(point_id, None, quality, source_ts, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +45,24 @@ class PointUpdate:
     quality: Quality
     source_ts: float
     ts: float
+    reason: str | None = None  # why the value is not GOOD (see Reading.reason)
 
     @staticmethod
     def from_reading(reading: Reading, ts: float) -> PointUpdate:
-        return PointUpdate(reading.point_id, reading.value, reading.quality, reading.source_ts, ts)
+        return PointUpdate(reading.point_id, reading.value, reading.quality, reading.source_ts, ts, reading.reason)
 
     def to_json(self) -> dict[str, object]:
-        """The compact wire form used on /ws and MQTT: {"id", "v", "q", "ts", "sts"}."""
+        """The compact wire form used on /ws and MQTT: {"id", "v", "q", "ts", "sts"} plus "r" when a reason is set."""
         value = self.value
         if isinstance(value, float) and not math.isfinite(value):
             value = None  # JSON has no NaN; such a value never has quality GOOD anyway
-        return {"id": self.point_id, "v": value, "q": self.quality.value, "ts": self.ts, "sts": self.source_ts}
+        out: dict[str, object] = {
+            "id": self.point_id,
+            "v": value,
+            "q": self.quality.value,
+            "ts": self.ts,
+            "sts": self.source_ts,
+        }
+        if self.reason is not None:
+            out["r"] = self.reason
+        return out
