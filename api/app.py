@@ -17,7 +17,7 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
     """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task.
     ``extra_routers`` add routes of a particular mode (the demo's scenario controls); ``prepare_model`` converts
     the building model at start rather than at the first request (servers do; most tests do not need a model)."""
-    from api import routes_health, routes_model, routes_points, static, ws
+    from api import docs_offline, routes_health, routes_model, routes_points, static, ws
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -26,8 +26,10 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
                 routes_model.model_service(app).prepare()
             yield
 
-    app = FastAPI(title="HallTwin", version="0.1.0", lifespan=lifespan)
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: docs_offline serves Swagger UI locally.
+    app = FastAPI(title="HallTwin", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    docs_offline.mount_docs(app)
 
     app.include_router(routes_health.router)
     app.include_router(routes_model.router)
