@@ -46,14 +46,14 @@ class StepAggregator:
             partial.merge(count, total, low, high, last_ts, last)
 
     def add_rollup_rows(self, rows: Iterable[tuple[int, int, float, float, float, int, float]]) -> None:
-        """Rows of (bucket s, count, sum, min, max, last_ts ms, last) from a rollup table."""
+        """Rows of (bucket s, count, sum, min, max, last_ts us, last) from a rollup table."""
         for bucket, count, total, low, high, last_ts, last in rows:
-            self.add(bucket, count, total, low, high, last_ts / 1000.0, last)
+            self.add(bucket, count, total, low, high, last_ts / 1e6, last)
 
     def add_samples(self, rows: Iterable[tuple[int, float]]) -> None:
-        """Rows of (ts ms, value) of trusted numeric raw samples."""
-        for ts_ms, value in rows:
-            ts = ts_ms / 1000.0
+        """Rows of (ts us, value) of trusted numeric raw samples."""
+        for ts_us, value in rows:
+            ts = ts_us / 1e6
             self.add(ts, 1, value, value, value, ts, value)
 
     def buckets(self) -> tuple[HistoryBucket, ...]:

@@ -1,15 +1,18 @@
-"""SQL of the SQLite history store: schema, batched insert, incremental rollups and retention."""
+"""SQL of the SQLite history store: schema, batched insert, incremental rollups, retention and migrations."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Raw samples are keyed (point, ts) WITHOUT ROWID so a point's range is one contiguous b-tree walk and no
 # separate rowid index doubles the size. Point ids are small ints (table point) and ts is integer
-# milliseconds: both are SQLite varints, so a row costs ~20 bytes, not ~60 with text ids and float seconds.
+# microseconds: both are SQLite varints, so a row costs ~21 bytes, not ~60 with text ids and float seconds.
+# Microseconds (version 2; version 1 had milliseconds) because two updates of one point in one millisecond
+# are real (12 of 10,018 in a run) and each must be kept; the store moves a sample that would still collide
+# forward by 1 us (distinct_ts.py), so every appended update is stored.
 # quality: 0 GOOD, 1 STALE, 2 BAD, 3 UNAVAILABLE (base.QUALITY_CODES).
 # Rollups store sum and count (not avg) so minute rows can be combined into hours and any coarser step.
-# Their bucket is the bucket's start in epoch seconds, last_ts is in milliseconds.
+# Their bucket is the bucket's start in epoch seconds, last_ts is in microseconds.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS point (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -32,11 +35,32 @@ CREATE TABLE IF NOT EXISTS rollup_hour (
     PRIMARY KEY (point, bucket)
 ) WITHOUT ROWID;
 INSERT OR IGNORE INTO history_meta (key, value) VALUES
-    ('schema_version', 1), ('minute_done', 0), ('hour_done', 0);
+    ('schema_version', 2), ('minute_done', 0), ('hour_done', 0);
 """
 
-# Same (point, millisecond) twice: the later write wins (a device re-sending, a replay after a restart).
-INSERT_SAMPLE = "INSERT OR REPLACE INTO sample (point, ts, value, text, quality) VALUES (?, ?, ?, ?, ?)"
+# Version 1 -> 2: timestamps from milliseconds to microseconds. A new table filled in key order and renamed,
+# not UPDATE ts = ts * 1000 in place: an in-place update of the key could meet a not-yet-updated row's key.
+MIGRATE_1_TO_2 = """
+CREATE TABLE sample_v2 (
+    point INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL,
+    text TEXT,
+    quality INTEGER NOT NULL,
+    PRIMARY KEY (point, ts)
+) WITHOUT ROWID;
+INSERT INTO sample_v2 (point, ts, value, text, quality) SELECT point, ts * 1000, value, text, quality FROM sample;
+DROP TABLE sample;
+ALTER TABLE sample_v2 RENAME TO sample;
+UPDATE rollup_minute SET last_ts = last_ts * 1000;
+UPDATE rollup_hour SET last_ts = last_ts * 1000;
+UPDATE history_meta SET value = 2 WHERE key = 'schema_version';
+"""
+
+# Plain INSERT: timestamps are made distinct before (distinct_ts.py), so a conflict would be a bug, not data.
+INSERT_SAMPLE = "INSERT INTO sample (point, ts, value, text, quality) VALUES (?, ?, ?, ?, ?)"
+NEWEST_SAMPLE = "SELECT max(ts) FROM sample WHERE point = ?"
+SAMPLE_EXISTS = "SELECT 1 FROM sample WHERE point = ? AND ts = ?"
 
 # Recomputes the minute buckets in [:lo, :hi) (epoch seconds, minute aligned) from raw samples. Walking
 # point x sample makes it one range seek per point instead of a scan of the whole table (the key starts with
@@ -49,12 +73,12 @@ INSERT INTO rollup_minute (point, bucket, count, sum, min, max, last_ts, last)
 SELECT g.point, g.bucket, g.n, g.total, g.lo, g.hi, g.last_ts,
        (SELECT value FROM sample WHERE point = g.point AND ts = g.last_ts)
 FROM (
-    SELECT s.point AS point, s.ts / 60000 * 60 AS bucket, count(*) AS n, sum(s.value) AS total,
+    SELECT s.point AS point, s.ts / 60000000 * 60 AS bucket, count(*) AS n, sum(s.value) AS total,
            min(s.value) AS lo, max(s.value) AS hi, max(s.ts) AS last_ts
     FROM point AS p CROSS JOIN sample AS s
-    WHERE s.point = p.id AND s.ts >= :lo * 1000 AND s.ts < :hi * 1000
+    WHERE s.point = p.id AND s.ts >= :lo * 1000000 AND s.ts < :hi * 1000000
       AND s.value IS NOT NULL AND s.quality <= :max_quality
-    GROUP BY s.point, s.ts / 60000
+    GROUP BY s.point, s.ts / 60000000
 ) AS g WHERE true
 ON CONFLICT (point, bucket) DO UPDATE SET
     count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,

@@ -27,6 +27,7 @@ from monitoring.history.base import (
     Resolution,
     check_range,
 )
+from monitoring.history.distinct_ts import DistinctTimestamps
 from monitoring.history.sqlite_file import open_wal_database
 from twin.clock import Clock, SystemClock
 from twin.points import PointUpdate
@@ -63,7 +64,18 @@ class MaintenanceReport:
     deleted_hour: int
 
 
-def _to_row(point: int, update: PointUpdate) -> tuple[int, int, float | None, str | None, int]:
+Row = tuple[int, int, float | None, str | None, int]
+
+
+def _us(t: float, rounding: Any) -> int:
+    """Epoch seconds to integer microseconds for a range bound: ``rounding`` is math.ceil or math.floor, but a
+    float product within 0.01 us of an integer is that integer (T0 + 0.001 must match the sample stored there)."""
+    x = t * 1e6
+    nearest = round(x)
+    return nearest if abs(x - nearest) < 0.01 else int(rounding(x))
+
+
+def _to_row(point: int, ts_us: int, update: PointUpdate) -> Row:
     """The sample row of one update; type() checks instead of isinstance because this is the hot path."""
     value = update.value
     kind = type(value)
@@ -77,7 +89,7 @@ def _to_row(point: int, update: PointUpdate) -> tuple[int, int, float | None, st
         number = float(value)  # type: ignore[arg-type]
     elif kind is str:
         text = value  # type: ignore[assignment]
-    return (point, round(update.ts * 1000), number, text, QUALITY_CODES[update.quality])
+    return (point, ts_us, number, text, QUALITY_CODES[update.quality])
 
 
 class SQLiteHistoryStore:
@@ -103,6 +115,7 @@ class SQLiteHistoryStore:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-sqlite-writer")
         self._conn: sqlite3.Connection | None = None  # only touched in the writer thread
         self._point_ids: dict[str, int] = {}  # writer thread only
+        self._stamps = DistinctTimestamps()  # per point id, writer thread only
         self._minute_done = 0  # watermarks (epoch seconds), writer thread only
         self._hour_done = 0
         self._next_maintenance: float | None = None
@@ -141,6 +154,10 @@ class SQLiteHistoryStore:
         conn.execute("PRAGMA cache_size=-32000")
         conn.executescript(sql.SCHEMA)
         meta = dict(conn.execute("SELECT key, value FROM history_meta").fetchall())
+        if meta.get("schema_version") == 1:
+            log.warning("history database %s: migrating from schema version 1 (ms) to 2 (us)", self.path)
+            conn.executescript(f"BEGIN IMMEDIATE;{sql.MIGRATE_1_TO_2}COMMIT;")
+            meta = dict(conn.execute("SELECT key, value FROM history_meta").fetchall())
         if meta.get("schema_version") != sql.SCHEMA_VERSION:
             raise HistoryStoreError(
                 f"history database {self.path}: schema version {meta.get('schema_version')!r}, "
@@ -164,16 +181,28 @@ class SQLiteHistoryStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                rows = []
+                rows: list[Row] = []
+                late: list[tuple[int, int, PointUpdate]] = []
+                stamps = self._stamps
                 for update in updates:
                     pid = ids.get(update.point_id)
                     if pid is None:
                         pid = self._point_id(conn, update.point_id)
-                    rows.append(_to_row(pid, update))
+                    if not stamps.known(pid):
+                        newest = conn.execute(sql.NEWEST_SAMPLE, (pid,)).fetchone()[0]
+                        if newest is not None:
+                            stamps.seed(pid, newest)
+                    ts_us = stamps.assign(pid, round(update.ts * 1e6))
+                    if ts_us is None:
+                        late.append((pid, round(update.ts * 1e6), update))
+                    else:
+                        rows.append(_to_row(pid, ts_us, update))
                 conn.executemany(sql.INSERT_SAMPLE, rows)
-                oldest_ms = min(row[1] for row in rows)
-                if oldest_ms < self._minute_done * 1000:
-                    self._rollup_late(conn, oldest_ms)
+                for pid, ts_us, update in late:
+                    rows.append(self._insert_late(conn, pid, ts_us, update))
+                oldest_us = min(row[1] for row in rows)
+                if oldest_us < self._minute_done * 1_000_000:
+                    self._rollup_late(conn, oldest_us)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -190,9 +219,19 @@ class SQLiteHistoryStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
-    def _rollup_late(self, conn: sqlite3.Connection, oldest_ms: int) -> None:
+    def _insert_late(self, conn: sqlite3.Connection, pid: int, ts_us: int, update: PointUpdate) -> Row:
+        """A sample older than its point's newest: stored at the first free microsecond from its own time on
+        (rare, so one lookup per probe is fine), so that it never replaces a sample already stored."""
+        while conn.execute(sql.SAMPLE_EXISTS, (pid, ts_us)).fetchone() is not None:
+            ts_us += 1
+        row = _to_row(pid, ts_us, update)
+        conn.execute(sql.INSERT_SAMPLE, row)
+        self._stamps.stored_late(pid, ts_us)
+        return row
+
+    def _rollup_late(self, conn: sqlite3.Connection, oldest_us: int) -> None:
         """Samples older than the minute watermark arrived: recompute the buckets they fall into."""
-        minute_lo = oldest_ms // 60_000 * 60
+        minute_lo = oldest_us // 60_000_000 * 60
         conn.execute(
             sql.ROLLUP_MINUTES,
             {"lo": minute_lo, "hi": self._minute_done, "max_quality": MAX_ROLLUP_QUALITY_CODE},
@@ -229,7 +268,7 @@ class SQLiteHistoryStore:
                 hour_cut = now - self.retention.hour_days * DAY_S
                 deleted = []
                 for statement, cut in (
-                    (sql.DELETE_RAW, round(raw_cut * 1000)),
+                    (sql.DELETE_RAW, round(raw_cut * 1e6)),
                     (sql.DELETE_MINUTE, math.floor(minute_cut)),
                     (sql.DELETE_HOUR, math.floor(hour_cut)),
                 ):
@@ -292,10 +331,10 @@ class SQLiteHistoryStore:
                 return HistoryResult(point_id, start, end, step, Resolution.RAW)
             rows = conn.execute(
                 sql.SELECT_RAW,
-                (row[0], math.ceil(start * 1000), math.floor(end * 1000), self.max_samples + 1),
+                (row[0], _us(start, math.ceil), _us(end, math.floor), self.max_samples + 1),
             ).fetchall()
             samples = (
-                HistorySample(ts / 1000.0, text if value is None else value, QUALITY_BY_CODE[quality])
+                HistorySample(ts / 1e6, text if value is None else value, QUALITY_BY_CODE[quality])
                 for ts, value, text, quality in rows
             )
             return HistoryResult.raw(point_id, start, end, step, samples, self.max_samples)
@@ -324,7 +363,7 @@ class SQLiteHistoryStore:
             aggregator.add_samples(
                 conn.execute(
                     sql.SELECT_RAW_TRUSTED,
-                    (pid, round(tail_from * 1000), math.floor(end * 1000), MAX_ROLLUP_QUALITY_CODE),
+                    (pid, round(tail_from * 1_000_000), _us(end, math.floor), MAX_ROLLUP_QUALITY_CODE),
                 )
             )
         return HistoryResult(point_id, start, end, step, resolution, buckets=aggregator.buckets())

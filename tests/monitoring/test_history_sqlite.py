@@ -87,9 +87,10 @@ async def test_batches_of_any_size_and_concurrent_appends_are_all_stored(tmp_pat
         assert len((await store.query("p7", T0, T0 + 200)).samples) == 25
         solo = await store.query("solo", T0, T0 + 3000)
         assert [s.value for s in solo.samples] == [float(v) for v in range(2000)]
-        # The same point and millisecond twice: the later write wins.
+        # A late update with exactly the time of a stored one replaces nothing: both are kept, 1 us apart.
         await store.append([update("solo", -1.0, T0 + 5)])
-        assert (await store.query("solo", T0 + 5, T0 + 5)).samples[0].value == -1.0
+        again = (await store.query("solo", T0 + 5, T0 + 5.001)).samples
+        assert [(s.ts, s.value) for s in again] == [(T0 + 5, 5.0), (T0 + 5.000001, -1.0)]
     finally:
         await store.close()
 
