@@ -1,0 +1,115 @@
+"""Login sessions: random tokens, stored only as their SHA-256, with an expiry; revoked at logout."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.schema import sessions, users
+from store.users import Role, User, WallClock
+
+TOKEN_BYTES = 32  # 256 bits of randomness: a token cannot be guessed, so a fast hash is enough to store it
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    user: str
+    role: Role
+    client: str | None
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class SessionLookup:
+    """A session, or why there is none: "unknown", "expired", "revoked" or "disabled" (the user's account)."""
+
+    session: Session | None
+    problem: str | None
+    expired_at: float | None = None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SessionRepository:
+    def __init__(self, engine: AsyncEngine, clock: WallClock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def create(self, user: User, client: str | None, ttl_s: float) -> tuple[str, Session]:
+        if ttl_s <= 0:
+            raise ValueError(f"session lifetime must be positive, got {ttl_s} s")
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        now = self._clock.time()
+        values: dict[str, Any] = {
+            "token_hash": token_hash(token),
+            "user_id": user.id,
+            "client": client[:255] if client else None,
+            "created_at": now,
+            "expires_at": now + ttl_s,
+        }
+        async with self._engine.begin() as conn:
+            result = await conn.execute(sessions.insert().values(**values))
+            session_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+        return token, Session(session_id, user.name, user.role, values["client"], now, now + ttl_s)
+
+    async def lookup(self, token: str) -> SessionLookup:
+        query = (
+            sa.select(sessions, users.c.name, users.c.role, users.c.disabled)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash == token_hash(token))
+        )
+        async with self._engine.connect() as conn:
+            row: Any = (await conn.execute(query)).first()
+        if row is None:
+            return SessionLookup(None, "unknown")
+        if row.revoked_at is not None:
+            return SessionLookup(None, "revoked")
+        if row.disabled:
+            return SessionLookup(None, "disabled")
+        if row.expires_at <= self._clock.time():
+            return SessionLookup(None, "expired", row.expires_at)
+        session = Session(row.id, row.name, Role(row.role), row.client, row.created_at, row.expires_at)
+        return SessionLookup(session, None)
+
+    async def get(self, token: str) -> Session | None:
+        """The live session of ``token``; None when unknown, expired, revoked or its user is disabled."""
+        return (await self.lookup(token)).session
+
+    async def revoke(self, token: str) -> bool:
+        """End the session (logout); False when there was no live one."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sessions.update()
+                .where(sessions.c.token_hash == token_hash(token), sessions.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock.time())
+            )
+        return bool(result.rowcount)
+
+    async def revoke_user(self, name: str) -> int:
+        """End every session of a user (disabled, or password changed); returns how many."""
+        user_ids = sa.select(users.c.id).where(users.c.name == name).scalar_subquery()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sessions.update()
+                .where(sessions.c.user_id == user_ids, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=self._clock.time())
+            )
+        return int(result.rowcount)
+
+    async def purge(self, older_than_s: float = 7 * 86_400.0) -> int:
+        """Delete sessions that expired or were revoked more than ``older_than_s`` ago."""
+        cutoff = self._clock.time() - older_than_s
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                sessions.delete().where(sa.or_(sessions.c.expires_at < cutoff, sessions.c.revoked_at < cutoff))
+            )
+        return int(result.rowcount)

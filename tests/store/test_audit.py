@@ -1,0 +1,127 @@
+"""The audit log: hash chain, filters and paging, idempotency keys, tamper detection, no fork under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+
+from store import Store
+from store.audit import GENESIS, AuditError, row_hash
+from twin.clock import ManualClock
+
+
+async def _fill(store: Store, clock: ManualClock, count: int) -> None:
+    for i in range(count):
+        await store.audit.append(
+            action="point.write" if i % 2 else "auth.login",
+            actor=f"user{i % 3}",
+            role="facility",
+            client="127.0.0.1",
+            target=f"p{i}",
+            arguments={"value": i, "reason": "测试"},
+            result="ok",
+        )
+        await clock.advance(10)
+
+
+async def test_rows_chain_to_each_other(store: Store, clock: ManualClock) -> None:
+    await _fill(store, clock, 4)
+    rows = await store.audit.query(newest_first=False)
+    assert [r.id for r in rows] == [1, 2, 3, 4]
+    assert rows[0].prev_hash == GENESIS
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert after.prev_hash == before.hash
+    assert rows[1].arguments == {"value": 1, "reason": "测试"}
+    assert rows[1].ts == pytest.approx(clock.time() - 30)
+    report = await store.audit.verify()
+    assert report.ok and report.checked == 4
+
+
+async def test_filters_and_paging(store: Store, clock: ManualClock) -> None:
+    start = clock.time()
+    await _fill(store, clock, 9)
+    assert await store.audit.count() == 9
+    assert [r.id for r in await store.audit.query(limit=3)] == [9, 8, 7]
+    assert [r.id for r in await store.audit.query(limit=3, offset=3)] == [6, 5, 4]
+    assert {r.actor for r in await store.audit.query(actor="user1")} == {"user1"}
+    assert await store.audit.count(action="point.write") == 4
+    assert [r.id for r in await store.audit.query(target="p4")] == [5]
+    assert [r.id for r in await store.audit.query(since=start + 20, until=start + 40, newest_first=False)] == [3, 4]
+
+
+async def test_idempotency_key_finds_the_first_attempt(store: Store) -> None:
+    first = await store.audit.append(
+        action="point.write", actor="ops", role="facility", client="c", result="ok", idempotency_key="k-1"
+    )
+    await store.audit.append(action="point.write", actor="ops", role="facility", client="c", result="ok")
+    assert await store.audit.find_by_idempotency_key("k-1", "ops") == first
+    assert await store.audit.find_by_idempotency_key("k-1", "someone else") is None
+    assert await store.audit.find_by_idempotency_key("k-2", "ops") is None
+
+
+async def test_bad_entries_are_refused(store: Store) -> None:
+    with pytest.raises(AuditError, match="result 'maybe'"):
+        await store.audit.append(action="x", actor=None, role=None, client=None, result="maybe")
+    with pytest.raises(AuditError, match="not plain JSON"):
+        await store.audit.append(action="x", actor=None, role=None, client=None, result="ok", arguments={"v": object()})
+    assert await store.audit.count() == 0
+
+
+async def test_verify_names_an_edited_row(store: Store, clock: ManualClock) -> None:
+    await _fill(store, clock, 5)
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE audit_log SET result = 'refused' WHERE id = 3"))
+    report = await store.audit.verify()
+    assert not report.ok and report.first_bad_id == 3 and report.checked == 2
+    assert report.problem == "row 3 was changed: its content does not match its hash"
+
+
+async def test_verify_names_a_row_edited_with_a_recomputed_hash(store: Store, clock: ManualClock) -> None:
+    await _fill(store, clock, 5)
+    async with store.engine.begin() as conn:
+        row = (await conn.execute(sa.text("SELECT * FROM audit_log WHERE id = 2"))).one()._asdict()
+        row["actor"] = "someone else"
+        await conn.execute(
+            sa.text("UPDATE audit_log SET actor = :actor, hash = :hash WHERE id = 2"),
+            {"actor": row["actor"], "hash": row_hash(row)},
+        )
+    report = await store.audit.verify()
+    assert not report.ok and report.first_bad_id == 2 and "row 2 was changed or replaced" in (report.problem or "")
+
+
+async def test_verify_names_a_deleted_row(store: Store, clock: ManualClock) -> None:
+    await _fill(store, clock, 5)
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("DELETE FROM audit_log WHERE id = 3"))
+    report = await store.audit.verify()
+    assert not report.ok and report.first_bad_id == 3
+    assert report.problem == "row 3 was removed (the log goes from row 2 to row 4)"
+
+
+async def test_verify_names_deleted_newest_rows(store: Store, clock: ManualClock) -> None:
+    await _fill(store, clock, 5)
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("DELETE FROM audit_log WHERE id >= 4"))
+    report = await store.audit.verify()
+    assert not report.ok and report.first_bad_id == 4 and "should end at row 5" in (report.problem or "")
+
+
+async def test_concurrent_appends_from_two_engines_never_fork(db_url: str, clock: ManualClock) -> None:
+    """Two Store objects (two engines and pools, as two processes would have) append at once: one chain."""
+    first = await Store.open(db_url, clock=clock)
+    second = await Store.open(db_url, clock=clock)
+    try:
+
+        async def writer(store: Store, name: str) -> None:
+            for i in range(15):
+                await store.audit.append(action="t", actor=name, role=None, client=None, target=str(i), result="ok")
+
+        await asyncio.gather(writer(first, "a"), writer(second, "b"), writer(first, "c"), writer(second, "d"))
+        report = await first.audit.verify()
+        assert report.ok and report.checked == 60
+        assert await second.audit.count(actor="d") == 15
+    finally:
+        await first.close()
+        await second.close()

@@ -1,0 +1,56 @@
+"""Sessions: random tokens stored only as a hash, expiry on the injected clock, logout, disabled users."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from store import Role, Store
+from twin.clock import ManualClock
+
+
+async def test_create_get_expire(store: Store, clock: ManualClock) -> None:
+    user = await store.users.add("alice", Role.SECURITY, "pw")
+    token, session = await store.sessions.create(user, "127.0.0.1", ttl_s=600)
+    assert len(token) >= 40
+    assert session.expires_at == session.created_at + 600
+    got = await store.sessions.get(token)
+    assert got == session and got.user == "alice" and got.role is Role.SECURITY and got.client == "127.0.0.1"
+    await clock.advance(599)
+    assert await store.sessions.get(token) is not None
+    await clock.advance(1)
+    lookup = await store.sessions.lookup(token)
+    assert lookup.session is None and lookup.problem == "expired" and lookup.expired_at == session.expires_at
+    assert (await store.sessions.lookup("not-a-token")).problem == "unknown"
+
+
+async def test_tokens_are_stored_only_as_hashes(store: Store) -> None:
+    user = await store.users.add("alice", Role.ADMIN, "pw")
+    token, _ = await store.sessions.create(user, None, ttl_s=60)
+    other, _ = await store.sessions.create(user, None, ttl_s=60)
+    assert token != other
+    async with store.engine.connect() as conn:
+        stored = [row[0] for row in await conn.execute(sa.text("SELECT token_hash FROM sessions"))]
+    assert len(stored) == 2 and token not in stored and other not in stored
+
+
+async def test_revoke_and_disabled_user(store: Store) -> None:
+    user = await store.users.add("alice", Role.ADMIN, "pw")
+    first, _ = await store.sessions.create(user, None, ttl_s=60)
+    second, _ = await store.sessions.create(user, None, ttl_s=60)
+    assert await store.sessions.revoke(first)
+    assert not await store.sessions.revoke(first)
+    assert (await store.sessions.lookup(first)).problem == "revoked"
+    assert await store.sessions.get(second) is not None
+    await store.users.set_disabled("alice", True)
+    assert (await store.sessions.lookup(second)).problem == "disabled"
+    await store.users.set_disabled("alice", False)
+    assert await store.sessions.revoke_user("alice") == 1
+    assert await store.sessions.get(second) is None
+
+
+async def test_role_changes_apply_to_open_sessions(store: Store) -> None:
+    user = await store.users.add("alice", Role.ADMIN, "pw")
+    token, _ = await store.sessions.create(user, None, ttl_s=60)
+    await store.users.set_role("alice", Role.MANAGER)
+    session = await store.sessions.get(token)
+    assert session is not None and session.role is Role.MANAGER
