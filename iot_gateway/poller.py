@@ -65,6 +65,18 @@ def _reason(exc: BaseException) -> str:
     return text if isinstance(exc, DeviceUnavailable) and text else f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
+REASON_MAX = 119  # a reason is a short line beside the quality, not a log entry
+
+
+def short_reason(text: str, device_id: str) -> str:
+    """``text`` for a point's reason: without the "device X (host:port):" prefix drivers put in their errors (the
+    point already names its device), cut to REASON_MAX characters."""
+    head, sep, tail = text.partition(": ")
+    if sep and device_id in head and tail:
+        text = tail
+    return text if len(text) <= REASON_MAX else text[: REASON_MAX - 1] + "…"
+
+
 class Poller:
     """Reads one device on a fixed schedule and publishes PointUpdates on change of value or quality.
 
@@ -260,7 +272,9 @@ class Poller:
         ts = self.clock.time()
         for point_id, last in list(self._published.items()):
             if last.quality is Quality.GOOD and self._is_stale(point_id, now_mono):
-                self._publish(PointUpdate(point_id, last.value, Quality.STALE, last.source_ts, ts))
+                # The limit, not the age: the reason must not change at every check, or STALE would re-publish.
+                reason = f"no update for more than {self._stale_after[point_id]:g} s"
+                self._publish(PointUpdate(point_id, last.value, Quality.STALE, last.source_ts, ts, reason))
 
     def _is_stale(self, point_id: str, now_mono: float) -> bool:
         limit = self._stale_after.get(point_id)
@@ -269,7 +283,12 @@ class Poller:
 
     def _publish(self, update: PointUpdate) -> None:
         last = self._published.get(update.point_id)
-        if last is not None and last.quality is update.quality and _same(last.value, update.value):
+        if (
+            last is not None
+            and last.quality is update.quality
+            and _same(last.value, update.value)
+            and last.reason == update.reason  # a new reason is news even when value and quality stand
+        ):
             return
         self._published[update.point_id] = update
         self.bus.publish(update)
@@ -278,10 +297,11 @@ class Poller:
         now = self.clock.time()
         self._publish(PointUpdate(self.comm_point_id, lost, Quality.GOOD, now, now))
 
-    def _mark_all(self, quality: Quality) -> None:
+    def _mark_all(self, quality: Quality, reason: str) -> None:
         now = self.clock.time()
+        reason = short_reason(reason, self.device.id)
         for point_id in self.points:
-            self._publish(PointUpdate(point_id, None, quality, now, now))
+            self._publish(PointUpdate(point_id, None, quality, now, now, reason))
 
     # --- state changes (logged once each) ----------------------------------------------------------------
 
@@ -302,11 +322,11 @@ class Poller:
             log.warning("device %s unavailable: %s", self.device.id, reason, exc_info=exc if unexpected else None)
             self.state = DeviceState.UNAVAILABLE
             self._down_since = self.clock.monotonic()
-        self._mark_all(Quality.UNAVAILABLE)
+        self._mark_all(Quality.UNAVAILABLE, reason)
         self._publish_comm(True)
 
     def _mark_faulty(self, exc: BaseException) -> None:
         if self.state is not DeviceState.FAULTY:
             log.error("device %s: driver error, points BAD: %s", self.device.id, _reason(exc), exc_info=exc)
             self.state = DeviceState.FAULTY
-        self._mark_all(Quality.BAD)
+        self._mark_all(Quality.BAD, f"driver error: {_reason(exc)}")

@@ -179,7 +179,13 @@ class BacnetIpDriver:
         for chunk in pending:
             results.update(await self._read_singly(app, chunk.keys))
         now = time.time()
-        return [self._reading(point, results.get(key), now) for key, point in self.plan.points()]
+        invalid = self.plan.invalid
+        return [
+            self._bad_reading(point, invalid[key], now)
+            if key in invalid
+            else self._reading(point, results.get(key), now)
+            for key, point in self.plan.points()
+        ]
 
     async def write(self, point: Point, value: Value) -> None:
         """WriteProperty; commandable present-values at the point's priority, None relinquishes it."""
@@ -189,6 +195,9 @@ class BacnetIpDriver:
             raise WriteRejected(f"device {self.device.id} has no BACnet point {point.id}")
         if not point.writable:
             raise WriteRejected(f"point {point.id} is not writable")
+        invalid = self.plan.invalid.get((address.object, address.property))
+        if invalid is not None:
+            raise WriteRejected(f"point {point.id}: {invalid}")
         commandable = address.object_type in BACNET_COMMANDABLE and address.property == "present-value"
         if value is None and not commandable:
             raise WriteRejected(
@@ -298,7 +307,7 @@ class BacnetIpDriver:
                 self.stats.point_faults += 1
             self._bad[point.id] = why
             log.warning("device %s: point %s is BAD: %s", self.device.id, point.id, why)
-        return Reading.bad(point.id, ts)
+        return Reading.bad(point.id, ts, reason=why)
 
     def _on_cov(self, object_id: ObjectIdentifier, values: list[Any]) -> None:
         """A COV notification: readings for the points on the reported properties, straight to the sink."""

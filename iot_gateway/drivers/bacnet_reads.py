@@ -32,17 +32,39 @@ class Chunk:
     keys: list[tuple[str, str]] = field(default_factory=list)
 
 
+def unreadable(address: BacnetAddress) -> str | None:
+    """Why bacpypes3 cannot even encode a request for ``address`` (a property or object type name it does not
+    know), or None. Such a point is BAD with this reason; it must not fail the requests of the other points."""
+    try:
+        PropertyIdentifier(address.property)
+    except ValueError:
+        return f"unknown property {address.property!r} (not a BACnet property name)"
+    try:
+        object_identifier(address)
+    except ValueError:
+        return f"unknown object type {address.object_type!r}"
+    return None
+
+
 class ReadPlan:
-    """Points of one device by (object, property); chunks for RPM; objects to subscribe to."""
+    """Points of one device by (object, property); chunks for RPM; objects to subscribe to.
+
+    ``invalid`` holds the points that cannot be asked for at all (see ``unreadable``): they are in no chunk.
+    """
 
     def __init__(self, device: Device) -> None:
         self.by_key: dict[tuple[str, str], list[Point]] = defaultdict(list)
         self.by_id: dict[str, Point] = {}
+        self.invalid: dict[tuple[str, str], str] = {}  # (object, property) -> why it cannot be read
         for point in device.points:
             if not isinstance(point.address, BacnetAddress):
                 raise ValueError(f"device {device.id}: point {point.id} has no BACnet address")
-            self.by_key[(point.address.object, point.address.property)].append(point)
+            key = (point.address.object, point.address.property)
+            self.by_key[key].append(point)
             self.by_id[point.id] = point
+            why = unreadable(point.address)
+            if why is not None:
+                self.invalid[key] = why
         self.use_rpm = True  # cleared for good when the device rejects ReadPropertyMultiple
         self.max_apdu = 1024  # updated from the device's I-Am
 
@@ -56,7 +78,8 @@ class ReadPlan:
         budget = max(self.max_apdu, MIN_APDU) - APDU_HEADER_BYTES
         by_object: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for (object_name, prop), points in self.by_key.items():
-            by_object[object_name].append((prop, any(p.kind is PointKind.TEXT for p in points)))
+            if (object_name, prop) not in self.invalid:
+                by_object[object_name].append((prop, any(p.kind is PointKind.TEXT for p in points)))
         chunks: list[Chunk] = []
         current, used = Chunk(), 0
         for object_name, props in by_object.items():
@@ -83,6 +106,10 @@ class ReadPlan:
         for (object_name, prop), points in self.by_key.items():
             address = points[0].address
             assert isinstance(address, BacnetAddress)
-            if prop == "present-value" and address.object_type.startswith(COV_TYPES):
+            if (
+                prop == "present-value"
+                and address.object_type.startswith(COV_TYPES)
+                and (object_name, prop) not in self.invalid
+            ):
                 found.setdefault(object_name, object_identifier(address))
         return list(found.values())

@@ -201,6 +201,22 @@ def plan_blocks(points: Sequence[Point], max_block: int, max_gap: int) -> list[B
     return blocks
 
 
+def split_block(block: Block) -> list[Block]:
+    """Two blocks with the first and the second half of ``block``'s points, each spanning only its own points
+    (used when a device refuses an address somewhere in the block)."""
+    if len(block.points) < 2:
+        raise PlanError(f"{block.describe()}: a block of one point cannot be split")
+    ordered = sorted(block.points, key=lambda p: p.index)
+    middle = len(ordered) // 2
+    halves: list[Block] = []
+    for part in (ordered[:middle], ordered[middle:]):
+        start = block.start + part[0].index
+        end = block.start + max(p.index + p.codec.width for p in part)
+        members = tuple(PlannedPoint(p.point_id, p.codec, block.start + p.index - start) for p in part)
+        halves.append(Block(block.table, start, end - start, members))
+    return halves
+
+
 def _block(table: ModbusTable, start: int, end: int, members: list[tuple[int, Point, PointCodec]]) -> Block:
     planned = tuple(PlannedPoint(point.id, codec, offset - start) for offset, point, codec in members)
     return Block(table, start, end - start, planned)

@@ -8,8 +8,9 @@ bare pymodbus request loop.
 Failure mapping (the Poller owns schedule, backoff and reconnects):
 - connection refused/lost, no answer within ``connection.timeout_s`` -> the client is closed and
   read()/write() raise DeviceUnavailable; the Poller calls connect() again later.
-- a Modbus exception response to a block read -> that block's points are BAD (the code counted and logged),
-  the other blocks are still read.
+- a Modbus exception response to a block read -> that block's points are BAD with the exception as their
+  reason (counted and logged), the other blocks are still read. An ILLEGAL_ADDRESS answer to a block of several
+  points is split in halves, for good, until the one point the device refuses is alone: the others are GOOD.
 - a NaN/inf float or a short response -> that point is BAD.
 - a write to a non-writable point, a value that does not fit, or an exception response -> WriteRejected.
 
@@ -30,7 +31,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
-from iot_gateway.drivers.modbus_blocks import Block, Decoded, plan_blocks
+from iot_gateway.drivers.modbus_blocks import Block, Decoded, plan_blocks, split_block
 from iot_gateway.drivers.modbus_codec import EncodeError, PointCodec
 from twin.clock import Clock, SystemClock
 from twin.points import Quality, Reading, Value
@@ -43,6 +44,7 @@ _LINK_ERRORS = (ModbusException, OSError, TimeoutError)
 _BACKSTOP_S = 0.1  # outer guard beyond the client's own timeout, for the few non-hot awaits
 _GOOD = Quality.GOOD
 _BAD = Quality.BAD
+NOT_FINITE = "not a number (NaN or infinite)"
 ReadCall = Callable[..., Awaitable[Any]]
 
 
@@ -107,6 +109,7 @@ class ModbusTcpDriver:
             name=f"modbus-{self.device.id}",
             trace_connect=self._on_link_change,
         )
+        started = self._clock.monotonic()
         try:
             async with asyncio.timeout(self._timeout + _BACKSTOP_S):
                 ok = await client.connect()
@@ -115,8 +118,13 @@ class ModbusTcpDriver:
         if not ok:
             client.close()
             self.stats["connect_failures"] += 1
-            self._set_link_state("down", "cannot connect")
-            raise DeviceUnavailable(f"{self._where}: cannot connect")
+            # pymodbus only says False; a failure well before the timeout is a refusal (RST) or an ICMP error.
+            if self._clock.monotonic() - started < 0.9 * self._timeout:
+                reason = "cannot connect: connection refused or host unreachable"
+            else:
+                reason = f"cannot connect: no answer within {self._timeout:.3g} s"
+            self._set_link_state("down", reason)
+            raise DeviceUnavailable(f"{self._where}: {reason}")
         self._client = client
         read_calls: dict[str, ReadCall] = {
             "holding": client.read_holding_registers,
@@ -188,7 +196,10 @@ class ModbusTcpDriver:
         readings: list[Reading] = []
         stats = self.stats
         unit = self._unit
-        for index, (block, read_call) in enumerate(self._reads):
+        index = 0
+        while index < len(self._reads):
+            block, read_call = self._reads[index]
+            index += 1
             self._in_flight = True
             try:
                 response = await read_call(block.start, count=block.count, device_id=unit)
@@ -200,42 +211,67 @@ class ModbusTcpDriver:
             ts = self._clock.time()
             if response.isError():
                 stats["exception_responses"] += 1
-                self._set_block_state(
-                    index, f"exception {response.exception_code} ({exception_name(response.exception_code)})"
-                )
-                readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
+                code = int(response.exception_code)
+                if code == ExcCodes.ILLEGAL_ADDRESS and len(block.points) > 1:
+                    self._split(index - 1)  # the halves are read next, in this same poll
+                    index -= 1
+                    continue
+                why = f"exception {code} {exception_name(code)}"
+                self._set_block_state(index - 1, f"exception {code} ({exception_name(code)})")
+                readings.extend(Reading(p.point_id, None, _BAD, ts, why) for p in block.points)
                 continue
             if block.is_bits:
                 bits = response.bits  # padded to whole bytes
                 if len(bits) < block.count:
-                    self._malformed(index, block, len(bits), readings, ts)
+                    self._malformed(index - 1, block, len(bits), readings, ts)
                     continue
-                if self._block_states[index] != "ok":
-                    self._set_block_state(index, "ok")
+                if self._block_states[index - 1] != "ok":
+                    self._set_block_state(index - 1, "ok")
                 for planned in block.points:
                     readings.append(Reading(planned.point_id, bool(bits[planned.index]), _GOOD, ts))
                 continue
             registers = response.registers
-            if registers != self._last_registers[index]:  # most registers hold still between polls
+            slot = index - 1
+            if registers != self._last_registers[slot]:  # most registers hold still between polls
                 if len(registers) != block.count:
-                    self._malformed(index, block, len(registers), readings, ts)
+                    self._malformed(slot, block, len(registers), readings, ts)
                     continue
-                self._last_decoded[index] = block.decode(registers)
-                self._last_registers[index] = registers
-            if self._block_states[index] != "ok":
-                self._set_block_state(index, "ok")
-            decoded, bad = self._last_decoded[index]
+                self._last_decoded[slot] = block.decode(registers)
+                self._last_registers[slot] = registers
+            if self._block_states[slot] != "ok":
+                self._set_block_state(slot, "ok")
+            decoded, bad = self._last_decoded[slot]
             if bad:
                 stats["bad_values"] += bad
-            for point_id, value, quality in decoded:
-                readings.append(Reading(point_id, value, quality, ts))
+                for point_id, value, quality in decoded:
+                    reason = None if quality is _GOOD else NOT_FINITE
+                    readings.append(Reading(point_id, value, quality, ts, reason))
+            else:
+                for point_id, value, quality in decoded:
+                    readings.append(Reading(point_id, value, quality, ts))
         stats["reads"] += 1
         return readings
 
     def _malformed(self, index: int, block: Block, got: int, readings: list[Reading], ts: float) -> None:
         self.stats["malformed_responses"] += 1
-        self._set_block_state(index, f"{got} values for {block.count}")
-        readings.extend(Reading(p.point_id, None, _BAD, ts) for p in block.points)
+        why = f"short answer: {got} values for {block.count}"
+        self._set_block_state(index, why)
+        readings.extend(Reading(p.point_id, None, _BAD, ts, why) for p in block.points)
+
+    def _split(self, index: int) -> None:
+        """Replace block ``index`` by two blocks of half its points each (kept for the driver's life: the device
+        refuses some address in it, and a whole-block read would fail again at every poll)."""
+        block, read_call = self._reads[index]
+        halves = split_block(block)
+        self.stats["blocks_split"] += 1
+        log.info("%s: %s answered ILLEGAL_ADDRESS: reading it as %s", self._where, block.describe(),
+                 " and ".join(half.describe() for half in halves))  # fmt: skip
+        position = self.blocks.index(block)
+        self.blocks[position : position + 1] = halves
+        self._reads[index : index + 1] = [(half, read_call) for half in halves]
+        self._block_states[index : index + 1] = ["ok"] * len(halves)
+        self._last_registers[index : index + 1] = [None] * len(halves)
+        self._last_decoded[index : index + 1] = [([], 0)] * len(halves)
 
     # --- writes --------------------------------------------------------------------------------------------
 

@@ -24,6 +24,13 @@ class _PointState:
     quality: Quality
     source_ts: float
     received_at: float  # clock.monotonic() of the message: staleness must not trust the device's clock
+    reason: str | None = None  # why the value is BAD
+
+
+def bad_reason(bad: BadInput) -> str:
+    """A BadInput as a point's reason (short: it is shown beside the quality)."""
+    text = f"bad payload ({bad.kind.value}): {bad.detail}"
+    return text if len(text) < 120 else text[:118] + "…"
 
 
 def point_topic(connection: MqttConnection, address: MqttAddress) -> str:
@@ -108,11 +115,14 @@ class MqttDriver:
         for point in self.device.points:
             state = self._states.get(point.id)
             if state is None:
-                readings.append(Reading.bad(point.id, wall, Quality.UNAVAILABLE))  # nothing received yet
+                readings.append(Reading.bad(point.id, wall, Quality.UNAVAILABLE, "no message received yet"))
                 continue
             stale_after = point.stale_after_s or self.connection.stale_after_s
-            quality = Quality.STALE if now - state.received_at > stale_after else state.quality
-            readings.append(Reading(point.id, state.value, quality, state.source_ts))
+            if now - state.received_at > stale_after:
+                stale = f"no message for more than {stale_after:g} s"
+                readings.append(Reading(point.id, state.value, Quality.STALE, state.source_ts, stale))
+            else:
+                readings.append(Reading(point.id, state.value, state.quality, state.source_ts, state.reason))
         return readings
 
     async def write(self, point: Point, value: Value) -> None:
@@ -131,7 +141,7 @@ class MqttDriver:
             payload = decode_payload(data)
         except BadInput as bad:
             self._count(bad, topic)
-            readings = [Reading.bad(point.id, wall) for point in points]
+            readings = [Reading.bad(point.id, wall, reason=bad_reason(bad)) for point in points]
         else:
             try:
                 source_ts = payload_timestamp(payload) or wall
@@ -140,7 +150,9 @@ class MqttDriver:
                 source_ts = wall
             readings = [self._reading(point, payload, source_ts, topic) for point in points]
         for reading in readings:
-            self._states[reading.point_id] = _PointState(reading.value, reading.quality, reading.source_ts, received_at)
+            self._states[reading.point_id] = _PointState(
+                reading.value, reading.quality, reading.source_ts, received_at, reading.reason
+            )
         if self._sink is not None:
             self._sink(readings)
 
@@ -151,9 +163,11 @@ class MqttDriver:
             return Reading(point.id, convert(point, raw), Quality.GOOD, source_ts)
         except json_path.PathMissing:
             self._count(BadInput(BadKind.MISSING_PATH, f"{point.id}: no value at {point.address.json_path}"), topic)
+            why = f"bad payload: no value at {point.address.json_path}"
         except BadInput as bad:
             self._count(bad, topic)
-        return Reading.bad(point.id, source_ts)
+            why = bad_reason(bad)
+        return Reading.bad(point.id, source_ts, reason=why)
 
     def _count(self, bad: BadInput, topic: str) -> None:
         self.stats[bad.kind.value] += 1

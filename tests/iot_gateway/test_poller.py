@@ -171,10 +171,13 @@ async def test_publishes_on_change_only_and_marks_comm_loss(caplog: pytest.LogCa
         assert [(u.point_id, u.value) for u in subscription.drain()] == [("meter.voltage", 2.0)]
         driver.reachable = False  # read at t=5 fails; retries at 5.5, 6, 6.5, 7, 7.5, 8.5, 10.5
         await clock.advance(5.0)
-        assert sorted((u.point_id, u.value, u.quality) for u in subscription.drain()) == [
-            ("meter.comm_lost", True, Quality.GOOD),
-            ("meter.current", None, Quality.UNAVAILABLE),
-            ("meter.voltage", None, Quality.UNAVAILABLE),
+        # The failed read and the failed reconnects say different things: each new reason is published once.
+        assert sorted((u.point_id, u.value, u.quality, u.reason or "") for u in subscription.drain()) == [
+            ("meter.comm_lost", True, Quality.GOOD, ""),
+            ("meter.current", None, Quality.UNAVAILABLE, "connection refused"),
+            ("meter.current", None, Quality.UNAVAILABLE, "connection reset"),
+            ("meter.voltage", None, Quality.UNAVAILABLE, "connection refused"),
+            ("meter.voltage", None, Quality.UNAVAILABLE, "connection reset"),
         ]
         driver.reachable = True
         await clock.advance(2.0)
