@@ -43,6 +43,8 @@ def point_json(info: PointInfo, update: PointUpdate | None) -> dict[str, Any]:
         "states": list(info.states) or None,
         "value": value,
         "quality": (update.quality if update is not None else Quality.UNAVAILABLE).value,
+        # Why the value is not GOOD (the device's answer, a timeout...); None when GOOD.
+        "reason": update.reason if update is not None else "no value received yet",
         "ts": update.ts if update is not None else None,
         "source_ts": update.source_ts if update is not None else None,
     }

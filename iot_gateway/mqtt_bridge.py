@@ -18,9 +18,12 @@ log = logging.getLogger(__name__)
 
 
 def point_payload(update: PointUpdate) -> bytes:
-    """The public wire form {"v", "q", "ts"} (NaN becomes null through PointUpdate.to_json)."""
+    """The public wire form {"v", "q", "ts"} plus "r", the reason, when the value is not GOOD (NaN becomes null
+    through PointUpdate.to_json)."""
     wire = update.to_json()
     body = {"v": wire["v"], "q": wire["q"], "ts": wire["ts"]}
+    if update.reason is not None:
+        body["r"] = update.reason
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
