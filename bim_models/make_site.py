@@ -42,9 +42,10 @@ from typing import Any
 
 from bim_models.devices import DEVICE_ELEMENTS, PA_ZONES, DeviceElement, speakers_by_pa_zone
 from bim_models.ids import stable_guid
-from bim_models.layout import SPACES
+from bim_models.layout import DOORS, SPACES
 from bim_models.site_points import (
     Point,
+    door_guid,
     environment_points,
     fire_panel_points,
     people_counter_points,
@@ -175,6 +176,23 @@ def _devices() -> list[dict[str, Any]]:
     return devices
 
 
+def _doors() -> list[dict[str, Any]]:
+    """The access-controlled doors, bound to security-ctl's door_<n> points (site_points.security_points)."""
+    doors: list[dict[str, Any]] = []
+    for n, door in sorted((d.access_no, d) for d in DOORS if d.access_no is not None):
+        where = f"{door.space} > {door.other or 'outside'}"
+        doors.append({
+            "id": f"door-{n}",
+            "name": names(f"门{n}（{where}）", f"Door {n} ({where})"),
+            "ifc_guid": door_guid(door.key),
+            "zone": door.space.lower(),
+            "lock_point": f"security-ctl.door_{n}.lock",
+            "open_point": f"security-ctl.door_{n}.open",
+            "forced_point": f"security-ctl.door_{n}.forced",
+        })  # fmt: skip
+    return doors
+
+
 def site_document() -> dict[str, Any]:
     """The whole site file as plain data, in the order it is written."""
     speakers = speakers_by_pa_zone()
@@ -186,6 +204,9 @@ def site_document() -> dict[str, Any]:
             "timezone": "Asia/Shanghai",
         },
         "mqtt": Flow(host="127.0.0.1", port=1883),
+        # Port 0: any free port. The demo's devices are on loopback and answer to the source port, so the gateway
+        # needs no fixed port, and several demos and test runs can share the host.
+        "bacnet": Flow(interface="127.0.0.1/8", port=0),
         "zones": [
             {
                 "id": s.zone_id,
@@ -205,6 +226,7 @@ def site_document() -> dict[str, Any]:
             for pa in PA_ZONES
         ],  # fmt: skip
         "devices": _devices(),
+        "doors": _doors(),
     }
 
 

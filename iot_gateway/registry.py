@@ -62,7 +62,7 @@ class DriverRegistry:
             if self._bacnet_app is None:
                 from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder
 
-                self._bacnet_app = BacnetApplicationHolder()  # this gateway's own, on a free UDP port
+                self._bacnet_app = BacnetApplicationHolder(self.site.bacnet)  # the site's bacnet: section
             return {"application": self._bacnet_app}
         return {"clock": self.clock}
 
@@ -70,7 +70,12 @@ class DriverRegistry:
         if device.connection is None:
             raise ValueError(f"device {device.id} has no connection: it is not polled")
         kind = device.connection.type
-        return cast(Driver, driver_class(kind)(device, **self.context_for(kind)))
+        context = self.context_for(kind)
+        if kind == "bacnet_ip":
+            # Bound once, now: a wrong bacnet.interface or a taken bacnet.port is one error at start (not one per
+            # device and retry), and the port stays the same for the gateway's whole life.
+            await self._bacnet_app.open()
+        return cast(Driver, driver_class(kind)(device, **context))
 
     async def close(self) -> None:
         """Release what drivers share; each driver itself is closed by its Poller (this is the backstop)."""

@@ -1,8 +1,10 @@
 """BACnet/IP driver: directed Who-Is, ReadPropertyMultiple polling, COV push, WriteProperty with priority.
 
-Devices are reached at the static address of their connection (global Who-Is cannot find several devices
-sharing one loopback host, and a known address makes reconnects immediate). All drivers of a gateway share one
-bacpypes3 application (bacnet_app.BacnetApplicationHolder). Value conversions are documented in bacnet_values.
+A device is reached at the static address of its connection (a known address makes reconnects immediate, and
+global Who-Is cannot find several devices sharing one loopback host), or, given by ``device_instance`` alone, found
+by a ranged Who-Is broadcast and re-bound when it moves: an I-Am from another address, or silence at the old one
+(the Poller reconnects, and connect broadcasts again). All drivers of a gateway share the site's one bacpypes3
+application (bacnet_app.BacnetApplicationHolder). Value conversions are documented in bacnet_values.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import ObjectIdentifier, PropertyIdentifier
 
 from iot_gateway.driver import DeviceUnavailable, ReadingSink, WriteRejected
-from iot_gateway.drivers.bacnet_app import GATEWAY_APPLICATION, BacnetApplicationHolder, GatewayApplication
+from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder, GatewayApplication
 from iot_gateway.drivers.bacnet_cov import CovSubscriptions, describe, no_response, object_text
 from iot_gateway.drivers.bacnet_reads import ReadPlan
 from iot_gateway.drivers.bacnet_values import (
@@ -68,13 +70,18 @@ class BacnetIpDriver:
             raise ValueError(f"device {device.id}: the BACnet/IP driver needs a bacnet_ip connection")
         self.device = device
         self.connection: BacnetConnection = device.connection
+        # Found by Who-Is when the site gives no address: the placeholder is replaced before any request.
+        self.static = self.connection.address is not None
         try:
-            self.address = Address(self.connection.address)
+            self.address = Address(self.connection.address or "0.0.0.0:47808")
         except (RuntimeError, ValueError) as exc:  # bacpypes3 raises RuntimeError for names it cannot resolve
             raise ValueError(
                 f"device {device.id}: BACnet address {self.connection.address!r} is not an IPv4 host:port ({exc})"
             ) from exc
-        self.holder = application or GATEWAY_APPLICATION
+        self._bound_to: Address | None = None  # where a device found by Who-Is was last found (for logging)
+        self._moved_to: Address | None = None  # an I-Am came from here: re-bind before the next read
+        # A driver given no application (a single-driver test or tool) gets its own on a free loopback port.
+        self.holder = application or BacnetApplicationHolder()
         self.stats = BacnetStats()
         self.plan = ReadPlan(device)
         cov_objects = self.plan.cov_objects() if self.connection.cov else []
@@ -103,7 +110,11 @@ class BacnetIpDriver:
             await self.close()
         self._app = await self.holder.acquire(self.connection.timeout_s)
         try:
-            await self._confirm_device(self._app)
+            if self.static:
+                await self._confirm_device(self._app)
+            else:
+                self._app.i_am_listeners[self.connection.device_instance] = self._on_i_am
+                await self._locate(self._app)
             if self.cov.objects:
                 await self.cov.start(self._app, on_unreachable=self._unreachable)
         except BaseException:
@@ -127,7 +138,34 @@ class BacnetIpDriver:
         self.plan.max_apdu = int(i_ams[0].maxAPDULengthAccepted)
         self._reachable = True
 
-    async def _who_is(self, app: GatewayApplication, within_s: float) -> list[Any]:
+    async def _locate(self, app: GatewayApplication) -> None:
+        """Find the device by a ranged Who-Is broadcast for its instance; log a new binding once."""
+        instance, timeout = self.connection.device_instance, self.connection.timeout_s
+        i_ams = await self._who_is(app, timeout, instance=instance)
+        if not i_ams:
+            raise DeviceUnavailable(
+                f"device {self.device.id}: no I-Am from BACnet device {instance} within {timeout:g} s "
+                f"(Who-Is broadcast on {self.holder.network.interface})"
+            )
+        found: Address = i_ams[0].pduSource
+        if self._bound_to is None:
+            log.info("device %s: BACnet device %d found at %s", self.device.id, instance, found)
+        elif found != self._bound_to:
+            log.info("device %s: BACnet device %d moved from %s to %s: re-bound", self.device.id, instance,
+                     self._bound_to, found)  # fmt: skip
+        self.address = self._bound_to = found
+        self.cov.address = found
+        if self._moved_to == found:
+            self._moved_to = None  # the answer to our own Who-Is
+        self.plan.max_apdu = int(i_ams[0].maxAPDULengthAccepted)
+        self._reachable = True
+
+    def _on_i_am(self, instance: int, source: Address, _apdu: Any) -> None:
+        """An I-Am of our device (a reboot announcement, another client's Who-Is): from elsewhere, it moved."""
+        if self._app is not None and source != self.address and source != self._moved_to:
+            self._moved_to = source
+
+    async def _who_is(self, app: GatewayApplication, within_s: float, instance: int | None = None) -> list[Any]:
         """Directed Who-Is, re-sent every WHO_IS_RESEND_S: a device that boots during the wait answers at once."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
@@ -135,7 +173,10 @@ class BacnetIpDriver:
             wait = min(WHO_IS_RESEND_S, remaining)
             # bacpypes3 resolves the future with [] after ``wait``; the extra second only guards against a hang.
             async with asyncio.timeout(wait + 1.0):
-                i_ams: list[Any] = await app.who_is(address=self.address, timeout=wait)
+                if instance is None:
+                    i_ams: list[Any] = await app.who_is(address=self.address, timeout=wait)
+                else:
+                    i_ams = await app.who_is(instance, instance, timeout=wait)
             if i_ams:
                 return i_ams
         return []
@@ -146,12 +187,18 @@ class BacnetIpDriver:
         try:
             await self.cov.stop(cancel_on_device=self._reachable)
         finally:
+            if self._app.i_am_listeners.get(self.connection.device_instance) == self._on_i_am:
+                del self._app.i_am_listeners[self.connection.device_instance]
             self._app = None
             self._reachable = False
             await self.holder.release()
 
     async def read(self) -> list[Reading]:
         """Every point: RPM in chunks (ReadProperty if the device refuses RPM); errors -> BAD."""
+        if self._moved_to is not None and not self.static:
+            # Its I-Am came from another address: find it again (the old address may be another device's now).
+            self._moved_to, self._reachable = None, False
+            await self.connect()
         app = self._connected_app()
         results: dict[tuple[str, str], Any] = {}
         pending = list(self.plan.chunks())
@@ -225,6 +272,34 @@ class BacnetIpDriver:
             raise WriteRejected(
                 f"device {self.device.id} refused the write of {point.id}: {describe(error)}"
             ) from None
+
+    async def read_priority_array(self, point: Point) -> list[Value]:
+        """The 16 commands of a commandable point's object (index 0 = priority 1, None = free), as point values:
+        the CommandRouter names who holds a point that did not take its write ("overridden at priority 3")."""
+        app = self._connected_app()
+        address = point.address
+        if not isinstance(address, BacnetAddress) or address.object_type not in BACNET_COMMANDABLE:
+            raise WriteRejected(f"point {point.id} is not a commandable BACnet object: it has no priority array")
+        try:
+            raw = await self._ask(
+                f"ReadProperty {address.object} priority-array",
+                app.read_property(self.address, object_identifier(address), PropertyIdentifier("priority-array")),
+            )
+        except ErrorRejectAbortNack as error:
+            raise WriteRejected(
+                f"device {self.device.id} refused the priority-array read of {point.id}: {describe(error)}"
+            ) from None
+        entries: list[Value] = []
+        for entry in raw:
+            choice = getattr(entry, "_choice", None)
+            if choice is None or choice == "null" or getattr(entry, "null", None) is not None:
+                entries.append(None)
+                continue
+            try:
+                entries.append(to_point_value(point, getattr(entry, choice)))
+            except ValueConversionError:
+                entries.append(str(getattr(entry, choice)))  # a command this point cannot show: name it as text
+        return entries
 
     # --- state for tests and monitoring ------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 It answers Who-Is, ReadProperty(Multiple), WriteProperty (commandable objects keep a priority array) and
 SubscribeCOV (confirmed or unconfirmed). ``set_value`` is the device's own value: for commandable objects it
 is the relinquish-default, so a client's command at any priority still wins, as on a real controller. Commands
-and values survive stop()/start(), like a controller with non-volatile memory.
+and values survive stop()/start(), like a controller with non-volatile memory. Given an ``interface`` with a
+prefix (a test subnet), it also hears broadcasts and announces itself with an I-Am at start, as devices do at boot.
+A subscriber that stops answering COV notifications (a gateway that has gone) is normal for a device: logged once.
 """
 
 from __future__ import annotations
@@ -56,7 +58,26 @@ class CovSubscription:
     expires_in_s: float
 
 
-class _DeviceWithoutRpm(Application):
+class _SimApplication(Application):
+    """bacpypes3's device application, with a quiet answer to a subscriber that stopped acknowledging."""
+
+    def cov_confirmation(self, cov: Any, future: asyncio.Future[Any]) -> None:
+        # bacpypes3 calls future.result() here, so every notification to a gateway that has gone logged a
+        # traceback. A device just keeps notifying until the subscription's lifetime ends: say so once.
+        silent: set[str] = self.__dict__.setdefault("_silent_subscribers", set())
+        client = str(cov.client_addr)
+        if future.cancelled() or future.exception() is not None:
+            if client not in silent:
+                silent.add(client)
+                why = "no answer" if future.cancelled() else repr(future.exception())
+                log.info("COV subscriber %s did not acknowledge a notification (%s); it may have gone, the "
+                         "subscription ends with its lifetime", client, why)  # fmt: skip
+        elif client in silent:
+            silent.discard(client)
+            log.info("COV subscriber %s acknowledges notifications again", client)
+
+
+class _DeviceWithoutRpm(_SimApplication):
     """A device that predates ReadPropertyMultiple: bacpypes3 rejects services without a do_ handler."""
 
     do_ReadPropertyMultipleRequest = None
@@ -65,13 +86,20 @@ class _DeviceWithoutRpm(Application):
 class BacnetDeviceSimulator:
     """Serves ``device`` (a site.yaml Device with a bacnet_ip connection) on its connection address."""
 
-    def __init__(self, device: Device, *, vendor_identifier: int = 999, supports_rpm: bool = True) -> None:
+    def __init__(self, device: Device, *, vendor_identifier: int = 999, supports_rpm: bool = True,
+                 interface: str | None = None, port: int | None = None) -> None:  # fmt: skip
+        """``interface`` (host or host/prefix) and ``port`` override the connection's address (needed when the
+        site gives the device by instance only; default port 47808)."""
         if not isinstance(device.connection, BacnetConnection):
             raise ValueError(f"device {device.id}: a BACnet simulator needs a bacnet_ip connection")
         self.device = device
         self.connection = device.connection
-        host, _, port = self.connection.address.rpartition(":")
-        self.host, self.port = host, int(port)
+        host, _, configured_port = (self.connection.address or "").rpartition(":")
+        self.interface = interface or host
+        if not self.interface:
+            raise ValueError(f"device {device.id}: no address in the site: give the simulator an interface")
+        self.host = self.interface.split("/")[0]
+        self.port = port if port is not None else int(configured_port or 47808)
         self.vendor_identifier = vendor_identifier
         self.supports_rpm = supports_rpm  # False: ReadPropertyMultiple is rejected (unrecognized-service)
         self._points: dict[str, _SimPoint] = {}
@@ -104,21 +132,29 @@ class BacnetDeviceSimulator:
             vendorIdentifier=self.vendor_identifier,
         )
         self._live = {name: self._build_object(name, points) for name, points in self._objects.items()}
-        app_class = Application if self.supports_rpm else _DeviceWithoutRpm
+        app_class = _SimApplication if self.supports_rpm else _DeviceWithoutRpm
         app = app_class.from_object_list([device_object])
         for name, obj in self._live.items():
             if name not in self._missing:
                 app.add_object(obj)
         try:
-            bind_udp(app, self.host, self.port)
+            bind_udp(app, self.interface, self.port, key_prefix=f"simulator {self.device.id}: ")
             await wait_bound(app)
         except BaseException:
             await shutdown_application(app)
             self._live = {}
             raise
         self._app = app
-        log.info("BACnet simulator %s (device %d) on %s", self.device.id, self.connection.device_instance,
-                 self.connection.address)  # fmt: skip
+        log.info("BACnet simulator %s (device %d) on %s:%d", self.device.id, self.connection.device_instance,
+                 self.host, self.port)  # fmt: skip
+        if self.hears_broadcasts:
+            app.i_am()  # the announcement a device broadcasts at boot: a client that knew it elsewhere re-binds
+
+    @property
+    def hears_broadcasts(self) -> bool:
+        """Bound to a subnet (not loopback): Who-Is broadcasts reach it and its I-Am can be broadcast."""
+        link = self._app.link_layers.get(ObjectIdentifier(("network-port", 1))) if self._app else None
+        return link is not None and link.server.broadcast_address is not None
 
     async def stop(self) -> None:
         """Stop answering and release the UDP port; start() may follow."""

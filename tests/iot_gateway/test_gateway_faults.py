@@ -55,6 +55,7 @@ def make_site(*devices: dict[str, Any]) -> SiteConfig:
     return SiteConfig.model_validate(
         {
             "site": {"id": "test-hall", "name": {"zh": "测试大厅", "en": "Test hall"}, "ifc": "hall.ifc"},
+            "bacnet": {"port": 0},  # any free port: tests run side by side
             "zones": [{"id": "hall", "name": {"zh": "大厅", "en": "Hall"}, "zone_type": "waiting", "ifc_guid": GUID}],
             "devices": [
                 *devices,

@@ -8,6 +8,7 @@ a site file must fail loudly at start-up, never silently fall back to a default 
 from __future__ import annotations
 
 import builtins
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -18,6 +19,8 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=96)]
 # IFC GlobalIds are 22 characters of the IFC base-64 alphabet.
 IfcGuid = Annotated[str, Field(pattern=r"^[0-9A-Za-z_$]{22}$")]
+# The user roles (store.users.Role holds the same names; twin imports nothing above it, so they are repeated here).
+RoleName = Literal["admin", "facility", "security", "maintenance", "manager"]
 
 
 class Strict(BaseModel):
@@ -89,7 +92,10 @@ class ModbusConnection(Strict):
 
 class BacnetConnection(Strict):
     type: Literal["bacnet_ip"]
-    address: str = Field(description="host:port of the device, e.g. 127.0.0.1:47809")
+    address: str | None = Field(
+        default=None,
+        description="host:port of the device, e.g. 10.20.0.31:47808; none: found by Who-Is for device_instance",
+    )
     device_instance: int = Field(ge=0, le=4_194_302)
     poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
     timeout_s: float = Field(default=1.0, gt=0, le=60)
@@ -98,11 +104,16 @@ class BacnetConnection(Strict):
 
     @field_validator("address")
     @classmethod
-    def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"address must be host:port, got {value!r}")
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_host_port(value, "address")
         return value
+
+
+def _check_host_port(value: str, key: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{key} must be host:port, got {value!r}")
 
 
 class MqttConnection(Strict):
@@ -233,6 +244,13 @@ class Point(Strict):
     writable: bool = False
     states: list[str] | None = Field(default=None, description="Names of multistate values 1..n")
     stale_after_s: float | None = Field(default=None, gt=0)
+    min: float | None = Field(default=None, description="Lowest value a command may write (analog points)")
+    max: float | None = Field(default=None, description="Highest value a command may write (analog points)")
+    write_roles: list[RoleName] | None = Field(
+        default=None,
+        min_length=1,
+        description="Roles that may write this point; default: the device's, then commands.write_roles",
+    )
 
     @model_validator(mode="after")
     def _states(self) -> Point:
@@ -240,6 +258,10 @@ class Point(Strict):
             raise ValueError("a multistate point needs states: [...]")
         if self.kind != PointKind.MULTISTATE and self.states is not None:
             raise ValueError("states: is only for multistate points")
+        if (self.min is not None or self.max is not None) and self.kind != PointKind.ANALOG:
+            raise ValueError("min: and max: are only for analog points")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
         return self
 
 
@@ -251,6 +273,11 @@ class Device(Strict):
     ifc_guid: IfcGuid
     connection: Connection | None = Field(default=None, description="None: a device the gateway does not poll")
     points: list[Point] = Field(default_factory=list)
+    write_roles: list[RoleName] | None = Field(
+        default=None,
+        min_length=1,
+        description="Roles that may write this device's points; default: commands.write_roles",
+    )
 
     @property
     def comm_point_id(self) -> str:
@@ -272,6 +299,35 @@ class PaZone(Strict):
     speakers: list[Ident] = Field(default_factory=list)
 
 
+class Door(Strict):
+    """An access-controlled door: the points that lock it and report it, and where it is in the building."""
+
+    id: Ident
+    name: Names
+    ifc_guid: IfcGuid = Field(description="The IfcDoor")
+    zone: Ident = Field(description="The zone the door secures")
+    lock_point: Ident = Field(description="Writable binary point that locks the door")
+    locked_value: bool = Field(default=True, description="The lock point's value while the door is locked")
+    open_point: Ident = Field(description="Binary point, true while the door stands open")
+    forced_point: Ident | None = Field(default=None, description="Binary point, true while the door is forced open")
+    roles: list[RoleName] | None = Field(
+        default=None, min_length=1, description="Roles that may lock and unlock it; default: commands.door_roles"
+    )
+
+
+DEFAULT_WRITE_ROLES: tuple[RoleName, ...] = ("admin", "facility")
+DEFAULT_DOOR_ROLES: tuple[RoleName, ...] = ("admin", "facility", "security")
+
+
+class CommandSettings(Strict):
+    """Who may command what by default, and how long a command waits for the device to read back its value."""
+
+    write_roles: list[RoleName] = Field(default_factory=lambda: list(DEFAULT_WRITE_ROLES), min_length=1)
+    door_roles: list[RoleName] = Field(default_factory=lambda: list(DEFAULT_DOOR_ROLES), min_length=1)
+    confirm_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Read-back deadline of a write")
+    max_unlock_s: int = Field(default=3600, ge=1, le=86_400, description="Longest door unlock one command gives")
+
+
 class MqttBroker(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
@@ -279,6 +335,44 @@ class MqttBroker(Strict):
     ca_file: str | None = None
     username_env: str | None = Field(default=None, description="Environment variable holding the user name")
     password_env: str | None = Field(default=None, description="Environment variable holding the password")
+
+
+class ForeignDevice(Strict):
+    """Register the gateway with a BBMD as a foreign device (devices on another subnet, behind a BACnet router)."""
+
+    bbmd: str = Field(description="host:port of the BBMD, e.g. 10.30.0.1:47808")
+    ttl_s: int = Field(default=300, ge=30, le=65_535, description="Registration time-to-live; renewed before it ends")
+
+    @field_validator("bbmd")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        _check_host_port(value, "bbmd")
+        return value
+
+
+class BacnetNetwork(Strict):
+    """The gateway's own BACnet/IP interface: one application for the whole site, shared by every device."""
+
+    interface: str = Field(
+        default="127.0.0.1/8", description="The gateway's own address with prefix length, e.g. 10.20.0.5/24"
+    )
+    port: int = Field(
+        default=47808, ge=0, le=65535, description="UDP port; 0: any free port (loopback tests and parallel demos)"
+    )
+    device_instance: int = Field(default=4_194_302, ge=0, le=4_194_302, description="The gateway's own device")
+    device_name: str = Field(default="halltwin-gateway", min_length=1, max_length=150)
+    foreign_device: ForeignDevice | None = None
+
+    @field_validator("interface")
+    @classmethod
+    def _interface(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(f"interface needs a prefix length, e.g. {value}/24 (got {value!r})")
+        try:
+            ipaddress.IPv4Interface(value)
+        except ValueError as exc:
+            raise ValueError(f"interface must be an IPv4 address/prefix, e.g. 10.20.0.5/24: {exc}") from None
+        return value
 
 
 class SiteInfo(Strict):
@@ -293,9 +387,12 @@ class SiteConfig(Strict):
 
     site: SiteInfo
     mqtt: MqttBroker = Field(default_factory=MqttBroker)
+    bacnet: BacnetNetwork = Field(default_factory=BacnetNetwork)
     zones: list[Zone] = Field(default_factory=list)
     pa_zones: list[PaZone] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
+    commands: CommandSettings = Field(default_factory=CommandSettings)
+    doors: list[Door] = Field(default_factory=list)
 
     def points(self) -> dict[str, tuple[Device, Point]]:
         """Every configured point by id, with its device."""
