@@ -8,9 +8,13 @@ import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from api.live_fanout import LiveFanout
+
+if TYPE_CHECKING:
+    from api.command_router import CommandRouter
+    from api.doors import DoorService
 from iot_gateway.gateway import Gateway, PointInfo, point_catalog
 from iot_gateway.mqtt_bridge import MqttBridge
 from monitoring.history.base import HistoryStore
@@ -67,6 +71,9 @@ class HallRuntime:
         self.recorder: HistoryRecorder | None = None
         self.use_mqtt_bridge = mqtt_bridge
         self.mqtt_bridge: MqttBridge | None = None
+        # Every device write and door command goes through these (api/command_router.py, api/doors.py).
+        self.commands: CommandRouter | None = None
+        self.doors: DoorService | None = None
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Start a named background task owned by this runtime; its crash is logged, never silent."""
@@ -88,6 +95,20 @@ class HallRuntime:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         await self._start_points()
+        await self._start_commands()
+
+    async def _start_commands(self) -> None:
+        """The CommandRouter over the gateway, audited in the store; doors left unlocked by a restart re-lock."""
+        store = getattr(self, "store", None)
+        if store is None:
+            log.warning("no store: commands are refused (nothing could audit them)")
+            return
+        from api.command_router import CommandRouter
+        from api.doors import DoorService
+
+        self.commands = CommandRouter(self.site, self.gateway, store.audit, self.clock)
+        self.doors = DoorService(self.site, self.commands, self.bus, self.clock, self.spawn, store.audit)
+        await self.doors.recover()
 
     async def _start_points(self) -> None:
         """History and the MQTT bridge first (so the first values are kept), then the gateway's pollers."""
@@ -134,6 +155,8 @@ class HallRuntime:
             self.history = None
 
     async def stop(self) -> None:
+        if self.doors is not None:
+            await self.doors.stop()  # re-lock timers end first: the audit row of the unlock brings them back
         await self._stop_points()
         await cancel_and_wait(*self._tasks)
         self._tasks.clear()

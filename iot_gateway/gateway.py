@@ -15,7 +15,7 @@ from iot_gateway.poller import Backoff, Poller
 from twin import i18n
 from twin.bus import PointBus
 from twin.clock import Clock
-from twin.points import Value
+from twin.points import Reading, Value
 from twin.site.model import Device, Names, Point, PointKind, SiteConfig
 from twin.tasks import cancel_and_wait
 
@@ -158,8 +158,20 @@ class Gateway:
         self.pollers.clear()
         self._started = False
 
-    async def write(self, point_id: str, value: Value) -> None:
-        """Write a point's device; raises UnknownPoint, PointNotWritable, WriteRejected or DeviceUnavailable."""
+    def poller_of(self, point_id: str) -> tuple[Point, Poller]:
+        """The point and the Poller of its device; raises UnknownPoint or DeviceUnavailable (not polled)."""
+        found = self._points.get(point_id)
+        if found is None:
+            raise UnknownPoint(f"no point {point_id!r} in site {self.site.site.id}")
+        device, point = found
+        poller = self.pollers.get(device.id)
+        if poller is None:
+            raise DeviceUnavailable(f"device {device.id} is not being polled (gateway not started)")
+        return point, poller
+
+    async def write(self, point_id: str, value: Value) -> Reading:
+        """Write a point's device and return the point's read-back reading; raises UnknownPoint,
+        PointNotWritable, WriteRejected or DeviceUnavailable. ``None`` relinquishes a BACnet command."""
         found = self._points.get(point_id)
         if found is None:
             if any(point_id == device.comm_point_id for device in self.site.devices):
@@ -168,9 +180,10 @@ class Gateway:
         device, point = found
         if not point.writable:
             raise PointNotWritable(f"point {point_id} is not writable (writable: false in the site file)")
-        coerced = coerce_write_value(point, value)
-        poller = self.pollers.get(device.id)
-        if poller is None:
-            raise DeviceUnavailable(f"device {device.id} is not being polled (gateway not started)")
-        await poller.write(point, coerced)
-        log.info("wrote %r to %s", coerced, point_id)
+        if value is None and point.address.type != "bacnet":
+            raise WriteRejected(f"point {point_id}: only BACnet commands can be relinquished (written null)")
+        coerced = None if value is None else coerce_write_value(point, value)
+        point, poller = self.poller_of(point_id)
+        reading = await poller.write(point, coerced)
+        log.info("wrote %r to %s, read back %r (%s)", coerced, point_id, reading.value, reading.quality.value)
+        return reading

@@ -119,6 +119,7 @@ class Poller:
         self._published: dict[str, PointUpdate] = {}
         self._refreshed: dict[str, tuple[float, float]] = {}  # point -> (source_ts, monotonic when it arrived)
         self._unknown_logged: set[str] = set()
+        self.last_error = ""  # why the last read failed (a failed write read-back names it)
         self._lock = asyncio.Lock()  # one request at a time on the connection: polls and writes take turns
         set_sink = getattr(driver, "set_sink", None)
         if callable(set_sink):
@@ -202,11 +203,14 @@ class Poller:
         except BaseException as exc:
             log.debug("device %s: close failed: %s", self.device.id, _reason(exc))
 
-    async def poll_once(self) -> None:
-        """One read of the whole device, its results published; failures become qualities."""
+    async def poll_once(self) -> list[Reading] | None:
+        """One read of the whole device, its results published; failures become qualities. Returns the readings
+        (None when the read failed: ``last_error`` says why), so a write can be confirmed by reading back."""
+        result: list[Reading] | None = None
         async with self._lock:
             if not self._connected:
-                return
+                self.last_error = f"device {self.device.id} is unavailable"
+                return None
             self.polls += 1
             try:
                 async with asyncio.timeout(self.guard):
@@ -224,10 +228,13 @@ class Poller:
             else:
                 self._mark_online()
                 self.accept(readings)
+                result = readings
         self.check_stale()
+        return result
 
-    async def write(self, point: Point, value: Value) -> None:
-        """Write through the driver between polls, then read back so the bus shows what the device now reports."""
+    async def write(self, point: Point, value: Value) -> Reading:
+        """Write through the driver between polls, then read back so the bus shows what the device now reports;
+        returns the point's read-back reading (DeviceUnavailable when the device did not answer it)."""
         async with self._lock:
             if not self._connected:
                 raise DeviceUnavailable(f"device {self.device.id} is unavailable")
@@ -238,7 +245,35 @@ class Poller:
                 raise DeviceUnavailable(
                     f"device {self.device.id} did not answer the write of {point.id} within {self.guard:g} s"
                 ) from exc
-        await self.poll_once()
+        return await self.read_back(point)
+
+    async def read_back(self, point: Point) -> Reading:
+        """Read the device now (one poll, published as usual) and return ``point``'s reading."""
+        readings = await self.poll_once()
+        if readings is None:
+            raise DeviceUnavailable(f"read-back of {point.id} failed: {self.last_error}")
+        for reading in readings:
+            if reading.point_id == point.id:
+                return reading
+        raise DeviceUnavailable(f"read-back of {point.id} failed: the device's read has no value for it")
+
+    async def priority_array(self, point: Point) -> list[Value] | None:
+        """The BACnet priority array of a commandable point (index 0 = priority 1; None entries are free), read
+        between polls; None when the driver has no priority arrays (Modbus, MQTT)."""
+        read = getattr(self.driver, "read_priority_array", None)
+        if not callable(read):
+            return None
+        async with self._lock:
+            if not self._connected:
+                raise DeviceUnavailable(f"device {self.device.id} is unavailable")
+            try:
+                async with asyncio.timeout(self.guard):
+                    entries: list[Value] = await read(point)
+            except TimeoutError as exc:
+                raise DeviceUnavailable(
+                    f"device {self.device.id} did not answer the priority-array read of {point.id}"
+                ) from exc
+        return entries
 
     # --- publishing --------------------------------------------------------------------------------------
 
@@ -317,6 +352,7 @@ class Poller:
         self._publish_comm(False)
 
     def _mark_unavailable(self, reason: str, exc: BaseException | None = None) -> None:
+        self.last_error = reason
         if self.state is not DeviceState.UNAVAILABLE:
             unexpected = exc is not None and not isinstance(exc, DeviceUnavailable | OSError)
             log.warning("device %s unavailable: %s", self.device.id, reason, exc_info=exc if unexpected else None)
@@ -326,6 +362,7 @@ class Poller:
         self._publish_comm(True)
 
     def _mark_faulty(self, exc: BaseException) -> None:
+        self.last_error = f"driver error: {_reason(exc)}"
         if self.state is not DeviceState.FAULTY:
             log.error("device %s: driver error, points BAD: %s", self.device.id, _reason(exc), exc_info=exc)
             self.state = DeviceState.FAULTY

@@ -18,6 +18,7 @@ from twin.site.model import (
     BacnetAddress,
     DeviceKind,
     ModbusAddress,
+    PointKind,
     SiteConfig,
 )
 from twin.site.yaml_positions import PositionedYaml
@@ -177,6 +178,31 @@ def check_references(site: SiteConfig, error: Callable[[Path_, str], SiteError])
     for z, pa_id in enumerate(pa_ids):
         if pa_ids.index(pa_id) != z:
             yield error(("pa_zones", z, "id"), f"duplicate PA zone id {pa_id!r}")
+    yield from check_doors(site, set(zone_ids), error)
+
+
+def check_doors(site: SiteConfig, zone_ids: set[str], error: Callable[[Path_, str], SiteError]) -> Iterable[SiteError]:
+    """Doors: unique ids, a known zone, and binary points of a polled device (the lock point writable)."""
+    points = site.points()
+    seen: dict[str, int] = {}
+    for d, door in enumerate(site.doors):
+        here: Path_ = ("doors", d)
+        if door.id in seen:
+            yield error((*here, "id"), f"duplicate door id {door.id!r} (also doors[{seen[door.id]}])")
+        seen.setdefault(door.id, d)
+        if door.zone not in zone_ids:
+            yield error((*here, "zone"), f"zone {door.zone!r} is not defined under zones:")
+        for field, point_id in (("lock_point", door.lock_point), ("open_point", door.open_point),
+                                ("forced_point", door.forced_point)):  # fmt: skip
+            if point_id is None:
+                continue
+            found = points.get(point_id)
+            if found is None:
+                yield error((*here, field), f"point {point_id!r} is not defined under any device's points:")
+            elif found[1].kind != PointKind.BINARY:
+                yield error((*here, field), f"point {point_id!r} is {found[1].kind.value}, a door needs a binary point")
+            elif field == "lock_point" and not found[1].writable:
+                yield error((*here, field), f"point {point_id!r} is not writable: the door could not be unlocked")
 
 
 def _check_writable(
@@ -198,6 +224,9 @@ def check_guids(site: SiteConfig, index: GuidIndex, error: Callable[[Path_, str]
             yield error(("zones", z, "ifc_guid"), f"GlobalId {zone.ifc_guid} is not in {site.site.ifc}")
         elif cls not in ZONE_CLASSES:
             yield error(("zones", z, "ifc_guid"), f"GlobalId {zone.ifc_guid} is an {cls}, not an IfcSpace")
+    for d, door in enumerate(site.doors):
+        if door.ifc_guid not in index:
+            yield error(("doors", d, "ifc_guid"), f"GlobalId {door.ifc_guid} is not in {site.site.ifc}")
     for d, device in enumerate(site.devices):
         if device.ifc_guid not in index:
             yield error(("devices", d, "ifc_guid"), f"GlobalId {device.ifc_guid} is not in {site.site.ifc}")
