@@ -76,6 +76,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         history = HistoryConfig(args.history, args.vm_url)
         settings_from_site(site.mqtt, base_dir=site_path.parent)  # credentials and CA file, checked before start
+        if any(d.connection is not None and d.connection.type == "bacnet_ip" for d in site.devices):
+            from iot_gateway.drivers.bacnet_app import probe_network
+
+            probe_network(site.bacnet)  # bacnet.interface / bacnet.port: one clear message, not a traceback
     except (ValueError, MqttSettingsError) as exc:
         print(f"halltwin serve: {exc}", file=sys.stderr)
         return 2
@@ -117,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api import cli_simulate
 
     cli_simulate.add_parser(sub)
+    from api import cli_discover
+
+    cli_discover.add_parser(sub)
 
     serve = sub.add_parser("serve", help="run the gateway, history, API and viewer for a site")
     serve.add_argument("site", type=Path)

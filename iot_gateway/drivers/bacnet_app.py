@@ -125,6 +125,23 @@ def open_sockets(
     return unicast, listener, address
 
 
+def probe_network(network: BacnetNetwork) -> None:
+    """Bind the site's BACnet sockets once and free them: BacnetConfigError names the key that cannot work."""
+    if network.foreign_device is not None:
+        _check_bbmd(network.foreign_device.bbmd)
+    unicast, listener, _ = open_sockets(network.interface, network.port, broadcast=network.foreign_device is None)
+    unicast.close()
+    if listener is not None:
+        listener.close()
+
+
+def _check_bbmd(bbmd: str) -> IPv4Address:
+    try:
+        return IPv4Address(bbmd)
+    except (ValueError, RuntimeError) as exc:
+        raise BacnetConfigError(f"bacnet.foreign_device.bbmd: {bbmd!r} is not an IPv4 host:port ({exc})") from None
+
+
 def _datagram_server(address: IPv4Address, unicast: socket.socket, listener: socket.socket | None
                      ) -> IPv4DatagramServer:  # fmt: skip
     """bacpypes3's datagram server on our sockets (it would give a bind_socket to its broadcast endpoint too)."""
@@ -224,14 +241,11 @@ def bind_udp(app: Application, interface: str, port: int, *, broadcast: bool = T
 
 def bind_foreign(app: Application, interface: str, port: int, bbmd: str, ttl_s: int) -> ForeignLink:
     """Give ``app`` a foreign-device link layer and start registering with ``bbmd`` (host:port)."""
+    bbmd_address = _check_bbmd(bbmd)
     unicast, _, address = open_sockets(interface, port, broadcast=False)
     link_layer = ForeignLink(_datagram_server(address, unicast, None))
     app.nsap.bind(link_layer, address=address)
     app.link_layers[ObjectIdentifier(("network-port", 1))] = link_layer
-    try:
-        bbmd_address = IPv4Address(bbmd)
-    except (ValueError, RuntimeError) as exc:
-        raise BacnetConfigError(f"bacnet.foreign_device.bbmd: {bbmd!r} is not an IPv4 host:port ({exc})") from None
     link_layer.register(bbmd_address, ttl_s)
     return link_layer
 
