@@ -105,6 +105,14 @@ class VictoriaMetricsServer:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(5)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: VM loses what it acknowledged but had not yet flushed."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(5)
+
     def force_flush(self) -> None:
         """Make everything written so far visible to queries (VM buffers recent samples for ~1 s)."""
         httpx.get(f"{self.url}/internal/force_flush", timeout=10.0).raise_for_status()

@@ -107,6 +107,26 @@ class HistoryResult:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteRun:
+    """One run of a remote store's process: a restart loses what it had acknowledged but not yet made durable."""
+
+    started_at: float  # process start, epoch seconds (whole seconds for VictoriaMetrics)
+    served: float  # a counter that only grows during one run (requests served)
+
+    def is_new_run_after(self, before: RemoteRun) -> bool:
+        # The counter catches most restarts within the same second as the previous start. Left undetected: a run
+        # that crashed in the second it started, replaced by one that served more requests by the next check.
+        return self.started_at != before.started_at or self.served < before.served
+
+
+@runtime_checkable
+class RestartDetecting(Protocol):
+    """A remote store that can say which run of its process is answering (StoreAndForward re-sends on a new one)."""
+
+    async def current_run(self) -> RemoteRun: ...
+
+
 @runtime_checkable
 class HistoryStore(Protocol):
     """Point history: appended in batches from the PointBus, queried per point with a resolution."""

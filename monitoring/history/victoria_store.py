@@ -4,8 +4,11 @@ Data model: measurement ``halltwin`` with tags ``site`` and ``point`` and two fi
 bools as 0/1) and ``quality`` (integer code, base.QUALITY_CODES), so VM holds two series per point,
 ``halltwin_value`` and ``halltwin_quality``. Quality is a field, not a tag, so a quality change does not split
 a point into several series. Text values (e.g. queue.last_called) and None are not stored as values: only
-their quality sample is kept. Timestamps are PointUpdate.ts in milliseconds. Start VM with
-``-dedup.minScrapeInterval=1ms`` so that a batch re-sent after a lost acknowledgement is stored once.
+their quality sample is kept. Timestamps are PointUpdate.ts in milliseconds, sent as given: VM keeps one
+sample per series and millisecond, so StoreAndForward (the only way the runtime writes to VM) first moves a
+second update of a point in the same millisecond 1 ms later, once, durably (distinct_ts.py). Start VM with
+``-dedup.minScrapeInterval=1ms`` so that a batch re-sent after a lost acknowledgement, or after VM restarted
+and lost what it had acknowledged (current_run), is stored once.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from monitoring.history.base import (
     HistoryResult,
     HistorySample,
     HistoryStoreError,
+    RemoteRun,
     Resolution,
     check_range,
     numeric_value,
@@ -41,6 +45,7 @@ from monitoring.history.base import (
 from twin.points import PointUpdate, Quality
 
 _AGGREGATES = ("avg", "min", "max", "last", "count")
+_RUN_METRICS = ("process_start_time_seconds", "vm_http_requests_all_total")
 
 
 def _escape_tag(text: str) -> str:
@@ -111,6 +116,19 @@ class VictoriaMetricsStore:
         if updates:
             lines = self.lines(updates)
             await asyncio.get_running_loop().run_in_executor(self._writer, self._write_sync, lines)
+
+    async def current_run(self) -> RemoteRun:
+        """Which run of the VM process answers, from its own /metrics (start time and requests served)."""
+        response = await self._get("/metrics", {})
+        found: dict[str, float] = {}
+        for line in response.text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in _RUN_METRICS:
+                found[name] = float(value)
+        missing = [name for name in _RUN_METRICS if name not in found]
+        if missing:
+            raise HistoryStoreError(f"VictoriaMetrics {self.url}/metrics: no {', '.join(missing)}")
+        return RemoteRun(found["process_start_time_seconds"], found["vm_http_requests_all_total"])
 
     def _selector(self, point_id: str, name: str) -> str:
         return f'{name}{{site="{_escape_label(self.site)}",point="{_escape_label(point_id)}"}}'

@@ -24,7 +24,6 @@ def update(i: int, t0: float = T0) -> PointUpdate:
     return PointUpdate(f"p{i % 400}", float(i), Quality.GOOD, t0 + i / 1000, t0 + i / 1000)
 
 
-
 async def test_everything_published_is_stored_and_stop_flushes(tmp_path: Path) -> None:
     bus = PointBus()
     store = await SQLiteHistoryStore.open(tmp_path / "history.db", maintenance_interval_s=None)

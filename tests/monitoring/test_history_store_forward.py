@@ -42,7 +42,6 @@ async def stored_values(url: str, site: str) -> list[float]:
     return sorted(values)
 
 
-
 async def test_outage_of_victoria_metrics_loses_no_point(
     vm_server: VictoriaMetricsServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
