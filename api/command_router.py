@@ -242,16 +242,20 @@ class CommandRouter:
         if running is not None:  # a duplicate while the first is still running: its answer, acted once
             first = await asyncio.shield(running)
             return await self._replay(caller, first, command, idempotency_key)
-        previous = await self.audit.find_by_idempotency_key(idempotency_key, caller.name)
-        if previous is not None:
-            return await self._replay(caller, _from_audit(previous), command, idempotency_key)
+        # Claimed before the first await, so a duplicate arriving meanwhile waits for this one.
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._in_flight[slot] = future
         try:
+            previous = await self.audit.find_by_idempotency_key(idempotency_key, caller.name)
+            if previous is not None:
+                first = _from_audit(previous)
+                future.set_result(first)
+                return await self._replay(caller, first, command, idempotency_key)
             result = await self._run(caller, command, idempotency_key)
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here: waiting duplicates get it too, nobody logs it as unretrieved
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # retrieved here: waiting duplicates get it too, nobody logs it as unretrieved
             raise
         else:
             future.set_result(result)
