@@ -1,39 +1,24 @@
-"""Load and check a site file: YAML, then the pydantic model, then cross-references and IFC GlobalIds.
+"""Load and check a site file: YAML, the pydantic model, cross-references and IFC GlobalIds, all in one pass.
 
-Every problem is collected with its file and line, so one run of ``halltwin check`` lists them all.
+Every problem is collected with its file and line, whatever stage finds it, and reported sorted by line: one run
+of ``halltwin check`` lists them all (the schema does not have to be right before a dangling zone is found).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from twin.site.checks import GuidIndex, Path_, check_guids, check_references, format_path
 from twin.site.errors import SiteError, SiteFileError
-from twin.site.model import (
-    ADDRESS_FOR_CONNECTION,
-    BACNET_COMMANDABLE,
-    BacnetAddress,
-    DeviceKind,
-    ModbusAddress,
-    PointKind,
-    SiteConfig,
-)
+from twin.site.model import SiteConfig
+from twin.site.suggest import allowed_values, did_you_mean, field_names
 from twin.site.yaml_positions import PositionedYaml
 
-Path_ = tuple[str | int, ...]
-# GlobalId -> IFC class name, for the building the site is bound to.
-GuidIndex = Mapping[str, str]
-ZONE_CLASSES = frozenset({"IfcSpace", "IfcZone"})
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+__all__ = ["GuidIndex", "format_path", "ifc_guid_index", "load_site", "site_problems"]
 
 
 def ifc_guid_index(ifc_path: Path) -> dict[str, str]:
@@ -48,64 +33,114 @@ def load_site(
     path: str | Path,
     guid_index: GuidIndex | Callable[[Path], GuidIndex] | None = ifc_guid_index,
 ) -> SiteConfig:
-    """Read ``path`` and return the checked site, or raise SiteFileError listing every problem.
+    """Read ``path`` and return the checked site, or raise SiteFileError listing every problem in line order.
 
     ``guid_index`` checks each ``ifc_guid`` against the building model named in the file; pass ``None`` to skip
     that check (for tools that only need the device list).
     """
+    site, problems = site_problems(path, guid_index)
+    if problems or site is None:
+        raise SiteFileError(problems)
+    return site
+
+
+def site_problems(
+    path: str | Path,
+    guid_index: GuidIndex | Callable[[Path], GuidIndex] | None = ifc_guid_index,
+) -> tuple[SiteConfig | None, list[SiteError]]:
+    """The site (None when the schema refuses it) and every problem found, sorted by line."""
     path = Path(path)
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SiteFileError([SiteError(name, None, "", f"cannot read the site file: {exc}")]) from exc
+        return None, [SiteError(name, None, "", f"cannot read the site file: {exc}")]
 
     document = PositionedYaml(text)
-    errors = [SiteError(name, p.line, format_path(p.path), p.message) for p in document.problems]
-    if errors:
-        raise SiteFileError(errors)
-    if not isinstance(document.data, dict):
-        raise SiteFileError([SiteError(name, 1, "", "the site file must be a mapping with site:, zones:, devices:")])
+    problems = [SiteError(name, p.line, format_path(p.path), p.message) for p in document.problems]
+    if document.root is None:  # a syntax error (or an empty file): there is no document to check further
+        return None, problems or [SiteError(name, 1, "", "the site file is empty")]
+    data = document.data
+    if not isinstance(data, dict):
+        return None, [*problems, SiteError(name, 1, "", "the site file must be a mapping with site:, zones:, devices:")]
 
     def error(where: Path_, message: str) -> SiteError:
         return SiteError(name, document.line_of(where), format_path(where), message)
 
+    site: SiteConfig | None = None
     try:
-        site = SiteConfig.model_validate(document.data)
+        site = SiteConfig.model_validate(data)
     except ValidationError as exc:
-        raise SiteFileError([_from_pydantic(item, document.data, error) for item in exc.errors()]) from exc
+        problems.extend(_from_pydantic(item, data, error) for item in exc.errors())
+    problems.extend(check_references(data, error))
+    problems.extend(_guid_problems(path, data, guid_index, error))
+    return site, _in_line_order(problems)
 
-    problems = list(check_references(site, error))
-    if isinstance(guid_index, Mapping) and not problems:
-        problems.extend(check_guids(site, guid_index, error))
-    elif callable(guid_index) and not problems:
-        ifc_path = (path.parent / site.site.ifc).resolve()
-        if not ifc_path.is_file():
-            problems.append(error(("site", "ifc"), f"the building model {ifc_path} does not exist"))
-        else:
-            try:
-                index = guid_index(ifc_path)
-            except Exception as exc:  # any failure to read the model is a problem of this site file
-                problems.append(error(("site", "ifc"), f"cannot read the building model {ifc_path}: {exc}"))
-            else:
-                problems.extend(check_guids(site, index, error))
-    if problems:
-        raise SiteFileError(problems)
-    return site
+
+def _guid_problems(
+    path: Path,
+    data: dict[str, Any],
+    guid_index: GuidIndex | Callable[[Path], GuidIndex] | None,
+    error: Callable[[Path_, str], SiteError],
+) -> list[SiteError]:
+    info = data.get("site")
+    ifc = info.get("ifc") if isinstance(info, dict) else None
+    if guid_index is None or not isinstance(ifc, str) or not ifc:
+        return []  # no check asked for, or no model named (the schema reports a missing site.ifc)
+    if isinstance(guid_index, Mapping):
+        return list(check_guids(data, guid_index, ifc, error))
+    ifc_path = (path.parent / ifc).resolve()
+    if not ifc_path.is_file():
+        return [error(("site", "ifc"), f"the building model {ifc_path} does not exist")]
+    try:
+        index = guid_index(ifc_path)
+    except Exception as exc:  # any failure to read the model is a problem of this site file
+        return [error(("site", "ifc"), f"cannot read the building model {ifc_path}: {exc}")]
+    return list(check_guids(data, index, ifc, error))
+
+
+def _in_line_order(problems: list[SiteError]) -> list[SiteError]:
+    """Sorted by line (problems without a line last), each reported once."""
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda e: (e.line is None, e.line or 0))
 
 
 def _from_pydantic(item: Any, data: Any, error: Callable[[Path_, str], SiteError]) -> SiteError:
     loc: Path_ = tuple(item["loc"])
     kind = item["type"]
+    ctx = item.get("ctx") or {}
+    given = item.get("input")
     if kind == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}"
+        message = f"unknown key {loc[-1]!r}" + did_you_mean(loc[-1], _free_keys(loc, data))
     elif kind == "missing":
         message = f"missing required key {loc[-1]!r}"
+    elif kind == "union_tag_invalid":
+        tags = allowed_values(ctx.get("expected_tags"))
+        message = f"type must be one of {', '.join(tags)}, got {ctx.get('tag')!r}{did_you_mean(ctx.get('tag'), tags)}"
+        loc = (*loc, "type")
     else:
         message = str(item["msg"]).removeprefix("Value error, ")
-        if "input" in item and not isinstance(item["input"], dict | list):
-            message += f" (got {item['input']!r})"
+        if kind in ("enum", "literal_error"):
+            message += did_you_mean(given, allowed_values(ctx.get("expected")))
+        if given is not None and not isinstance(given, dict | list) and repr(given) not in message:
+            message += f" (got {given!r})"
     return error(_readable(loc, data), message)
+
+
+def _free_keys(loc: Path_, data: Any) -> list[str]:
+    """Keys the model allows at ``loc`` that the mapping does not use yet (the likely intended spelling)."""
+    allowed = field_names(SiteConfig, loc)
+    node = data
+    for part in _readable(loc[:-1], data):
+        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None  # type: ignore[index]
+    used = set(node) if isinstance(node, dict) else set()
+    return [key for key in allowed if key not in used]
+
+
+def _has(node: dict[str, Any] | list[Any], part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(part, int) and 0 <= part < len(node)
 
 
 def _readable(loc: Path_, data: Any) -> Path_:
@@ -125,113 +160,3 @@ def _readable(loc: Path_, data: Any) -> Path_:
             out.append(part)
             node = None
     return tuple(out)
-
-
-def check_references(site: SiteConfig, error: Callable[[Path_, str], SiteError]) -> Iterable[SiteError]:
-    """Unique ids, references that resolve, addresses that fit their connection."""
-    zone_ids: dict[str, int] = {}
-    for i, zone in enumerate(site.zones):
-        if zone.id in zone_ids:
-            yield error(("zones", i, "id"), f"duplicate zone id {zone.id!r} (also zones[{zone_ids[zone.id]}])")
-        zone_ids.setdefault(zone.id, i)
-
-    device_ids: dict[str, int] = {}
-    point_ids: dict[str, Path_] = {}
-    for d, device in enumerate(site.devices):
-        here: Path_ = ("devices", d)
-        if device.id in device_ids:
-            yield error((*here, "id"), f"duplicate device id {device.id!r} (also devices[{device_ids[device.id]}])")
-        device_ids.setdefault(device.id, d)
-        if device.zone not in zone_ids:
-            yield error((*here, "zone"), f"zone {device.zone!r} is not defined under zones:")
-        if device.connection is None and device.points:
-            yield error((*here, "points"), "points need a connection: to read them from")
-        reserved = device.comm_point_id
-        for p, point in enumerate(device.points):
-            at: Path_ = (*here, "points", p)
-            if point.id == reserved or point.id in point_ids:
-                other = "the device's communication-loss point" if point.id == reserved else format_path(
-                    point_ids[point.id]
-                )
-                yield error((*at, "id"), f"duplicate point id {point.id!r} (also {other})")
-            point_ids.setdefault(point.id, at)
-            if device.connection is not None:
-                expected = ADDRESS_FOR_CONNECTION[device.connection.type]
-                if point.address.type != expected:
-                    yield error(
-                        (*at, "address", "type"),
-                        f"a {device.connection.type} device needs {expected} addresses, not {point.address.type}",
-                    )
-            yield from _check_writable(point.address, point.writable, (*at, "writable"), error)
-        point_ids.setdefault(reserved, (*here, "id"))
-
-    for z, pa in enumerate(site.pa_zones):
-        for i, zone_id in enumerate(pa.zones):
-            if zone_id not in zone_ids:
-                yield error(("pa_zones", z, "zones", i), f"zone {zone_id!r} is not defined under zones:")
-        for i, speaker in enumerate(pa.speakers):
-            if speaker not in device_ids:
-                yield error(("pa_zones", z, "speakers", i), f"device {speaker!r} is not defined under devices:")
-            elif site.devices[device_ids[speaker]].kind != DeviceKind.IP_SPEAKER:
-                yield error(("pa_zones", z, "speakers", i), f"device {speaker!r} is not an ip_speaker")
-    pa_ids = [pa.id for pa in site.pa_zones]
-    for z, pa_id in enumerate(pa_ids):
-        if pa_ids.index(pa_id) != z:
-            yield error(("pa_zones", z, "id"), f"duplicate PA zone id {pa_id!r}")
-    yield from check_doors(site, set(zone_ids), error)
-
-
-def check_doors(site: SiteConfig, zone_ids: set[str], error: Callable[[Path_, str], SiteError]) -> Iterable[SiteError]:
-    """Doors: unique ids, a known zone, and binary points of a polled device (the lock point writable)."""
-    points = site.points()
-    seen: dict[str, int] = {}
-    for d, door in enumerate(site.doors):
-        here: Path_ = ("doors", d)
-        if door.id in seen:
-            yield error((*here, "id"), f"duplicate door id {door.id!r} (also doors[{seen[door.id]}])")
-        seen.setdefault(door.id, d)
-        if door.zone not in zone_ids:
-            yield error((*here, "zone"), f"zone {door.zone!r} is not defined under zones:")
-        for field, point_id in (("lock_point", door.lock_point), ("open_point", door.open_point),
-                                ("forced_point", door.forced_point)):  # fmt: skip
-            if point_id is None:
-                continue
-            found = points.get(point_id)
-            if found is None:
-                yield error((*here, field), f"point {point_id!r} is not defined under any device's points:")
-            elif found[1].kind != PointKind.BINARY:
-                yield error((*here, field), f"point {point_id!r} is {found[1].kind.value}, a door needs a binary point")
-            elif field == "lock_point" and not found[1].writable:
-                yield error((*here, field), f"point {point_id!r} is not writable: the door could not be unlocked")
-
-
-def _check_writable(
-    address: object, writable: bool, where: Path_, error: Callable[[Path_, str], SiteError]
-) -> Iterable[SiteError]:
-    if not writable:
-        return
-    if isinstance(address, ModbusAddress) and address.table in ("input", "discrete"):
-        yield error(where, f"Modbus {address.table} registers are read-only")
-    if isinstance(address, BacnetAddress) and address.object_type not in BACNET_COMMANDABLE:
-        yield error(where, f"BACnet {address.object_type} objects are not commandable")
-
-
-def check_guids(site: SiteConfig, index: GuidIndex, error: Callable[[Path_, str], SiteError]) -> Iterable[SiteError]:
-    """Every ifc_guid names an element of the building; a zone names a space."""
-    for z, zone in enumerate(site.zones):
-        cls = index.get(zone.ifc_guid)
-        if cls is None:
-            yield error(("zones", z, "ifc_guid"), f"GlobalId {zone.ifc_guid} is not in {site.site.ifc}")
-        elif cls not in ZONE_CLASSES:
-            yield error(("zones", z, "ifc_guid"), f"GlobalId {zone.ifc_guid} is an {cls}, not an IfcSpace")
-    for d, door in enumerate(site.doors):
-        if door.ifc_guid not in index:
-            yield error(("doors", d, "ifc_guid"), f"GlobalId {door.ifc_guid} is not in {site.site.ifc}")
-    for d, device in enumerate(site.devices):
-        if device.ifc_guid not in index:
-            yield error(("devices", d, "ifc_guid"), f"GlobalId {device.ifc_guid} is not in {site.site.ifc}")
-        for p, point in enumerate(device.points):
-            if point.ifc_guid is not None and point.ifc_guid not in index:
-                yield error(
-                    ("devices", d, "points", p, "ifc_guid"), f"GlobalId {point.ifc_guid} is not in {site.site.ifc}"
-                )

@@ -15,6 +15,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from twin.site.bacnet_names import OBJECT_TYPES, PROPERTIES
+from twin.site.suggest import did_you_mean
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=96)]
 # IFC GlobalIds are 22 characters of the IFC base-64 alphabet.
@@ -198,10 +201,27 @@ class BacnetAddress(Strict):
     @classmethod
     def _object(cls, value: str) -> str:
         match = _OBJECT_RE.match(value)
-        if not match or match.group(1) not in BACNET_OBJECT_TYPES:
-            raise ValueError(f"object must be one of {', '.join(BACNET_OBJECT_TYPES)} ':' instance, got {value!r}")
+        if not match:
+            raise ValueError(f"object must be object-type:instance, e.g. analog-input:1, got {value!r}")
+        object_type = match.group(1)
+        if object_type not in OBJECT_TYPES:  # the standard's names (twin/site/bacnet_names.py, from bacpypes3)
+            raise ValueError(
+                f"{object_type!r} is not a BACnet object type"
+                + (did_you_mean(object_type, BACNET_OBJECT_TYPES) or did_you_mean(object_type, OBJECT_TYPES))
+            )
+        if object_type not in BACNET_OBJECT_TYPES:
+            raise ValueError(
+                f"{object_type} objects are not read as points; use one of {', '.join(BACNET_OBJECT_TYPES)}"
+            )
         if int(match.group(2)) > 4_194_302:
             raise ValueError("BACnet instance numbers end at 4194302")
+        return value
+
+    @field_validator("property")
+    @classmethod
+    def _property(cls, value: str) -> str:
+        if value not in PROPERTIES:  # a misspelt property would be refused by the stack at every poll
+            raise ValueError(f"{value!r} is not a BACnet property name{did_you_mean(value, PROPERTIES)}")
         return value
 
     # ``property`` is a field name here, hence builtins.property.
