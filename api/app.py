@@ -17,7 +17,8 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
     """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task.
     ``extra_routers`` add routes of a particular mode (the demo's scenario controls); ``prepare_model`` converts
     the building model at start rather than at the first request (servers do; most tests do not need a model)."""
-    from api import docs_offline, routes_health, routes_model, routes_points, static, ws
+    from api import docs_offline, routes_audit, routes_auth, routes_health, routes_model, routes_points, static, ws
+    from api.auth_guard import AccessGuard, document_access
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,8 +36,20 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
     app.include_router(routes_model.router)
     app.include_router(routes_points.router)
     app.include_router(ws.router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_audit.router)
     for router in extra_routers:
         app.include_router(router)
+    # Every request and WebSocket is checked against the one access table (api/access.py) before any route runs.
+    app.add_middleware(AccessGuard)
+    plain_openapi = app.openapi
+
+    def openapi_with_access() -> dict[str, object]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_access(plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_access  # type: ignore[method-assign]
     # The viewer answers every path no route matches (the router's fallback), so routes added later still win.
     static.mount_viewer(app, WEB_VIEWER)
     return app

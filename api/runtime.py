@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from api.auth import AuthSettings
 from api.live_fanout import LiveFanout
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ from iot_gateway.gateway import Gateway, PointInfo, point_catalog
 from iot_gateway.mqtt_bridge import MqttBridge
 from monitoring.history.base import HistoryStore
 from monitoring.history.recorder import HistoryRecorder
+from store import Store, default_url
 from twin.bus import PointBus
 from twin.clock import Clock, SystemClock
 from twin.site.model import SiteConfig
@@ -52,6 +54,8 @@ class HallRuntime:
         poll_devices: bool = True,
         history: HistoryConfig | None = None,
         mqtt_bridge: bool = False,
+        db_url: str | None = None,
+        auth: AuthSettings | None = None,
     ) -> None:
         self.site = site
         self.site_path = site_path
@@ -71,6 +75,17 @@ class HallRuntime:
         self.recorder: HistoryRecorder | None = None
         self.use_mqtt_bridge = mqtt_bridge
         self.mqtt_bridge: MqttBridge | None = None
+        # Users, sessions and the audit log: the SQLite file of the data folder unless a URL is given.
+        self.db_url = db_url or default_url(data_dir)
+        self.auth = auth or AuthSettings()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The durable store (users, sessions, audit), open between start() and stop()."""
+        if self._store is None:
+            raise RuntimeError("the runtime's store is not open: start() the runtime first")
+        return self._store
         # Every device write and door command goes through these (api/command_router.py, api/doors.py).
         self.commands: CommandRouter | None = None
         self.doors: DoorService | None = None
@@ -94,15 +109,23 @@ class HallRuntime:
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        await self._open_store()
         await self._start_points()
-        await self._start_commands()
+        await self._start_commands()  # after the gateway: the router writes through its pollers
+
+    async def _open_store(self) -> None:
+        """Before the gateway: every login and command is audited, so nothing may run without the store."""
+        self._store = await Store.open(self.db_url, clock=self.clock)
+        log.info("store: %s", self._store.display_url)
+        if not await self._store.users.list():
+            log.warning(
+                "no user accounts yet: add the first admin with `halltwin user add NAME --role admin --db %s`",
+                self._store.display_url,
+            )
 
     async def _start_commands(self) -> None:
         """The CommandRouter over the gateway, audited in the store; doors left unlocked by a restart re-lock."""
-        store = getattr(self, "store", None)
-        if store is None:
-            log.warning("no store: commands are refused (nothing could audit them)")
-            return
+        store = self.store
         from api.command_router import CommandRouter
         from api.doors import DoorService
 

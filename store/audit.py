@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,13 @@ def _canonical(arguments: dict[str, Any] | None) -> str | None:
         return json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise AuditError(f"audit arguments are not plain JSON: {exc}") from exc
+
+
+def _microseconds(ts: float) -> int:
+    """A filter time as stored, clamped to what a 64-bit column holds (a time beyond it matches as the end)."""
+    if not math.isfinite(ts):
+        return 2**62 if ts > 0 else -(2**62)
+    return max(-(2**62), min(2**62, round(ts * 1e6)))
 
 
 def row_hash(values: dict[str, Any]) -> str:
@@ -173,9 +181,9 @@ class AuditLog:
         if target is not None:
             conditions.append(audit_log.c.target == target)
         if since is not None:
-            conditions.append(audit_log.c.ts_us >= round(since * 1e6))
+            conditions.append(audit_log.c.ts_us >= _microseconds(since))
         if until is not None:
-            conditions.append(audit_log.c.ts_us < round(until * 1e6))
+            conditions.append(audit_log.c.ts_us < _microseconds(until))
         return conditions
 
     async def query(

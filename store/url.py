@@ -51,5 +51,6 @@ def sqlite_path(url: URL) -> Path | None:
 
 
 def display(url: URL) -> str:
-    """The URL without its password, for messages."""
-    return url.render_as_string(hide_password=True)
+    """The URL as a user types it (no async driver), without its password, for messages and commands."""
+    backend = url.drivername.partition("+")[0]
+    return url.set(drivername=backend).render_as_string(hide_password=True)

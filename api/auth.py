@@ -1,0 +1,138 @@
+"""Who is calling: the Principal of a request (from its session cookie or bearer token) and the auth settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import Depends, HTTPException
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
+
+from store import Store
+from store.users import Role
+
+COOKIE_NAME = "halltwin_session"
+DEFAULT_SESSION_TTL_S = 12 * 3600.0
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Session lifetime and the failed-login limits (per user name and per client address, in a moving window)."""
+
+    session_ttl_s: float = DEFAULT_SESSION_TTL_S
+    max_failures_per_user: int = 5
+    max_failures_per_client: int = 20
+    failure_window_s: int = 15 * 60
+
+    def __post_init__(self) -> None:
+        if self.session_ttl_s <= 0:
+            raise ValueError(f"session lifetime must be positive, got {self.session_ttl_s} s")
+        if min(self.max_failures_per_user, self.max_failures_per_client, self.failure_window_s) < 1:
+            raise ValueError("failed-login limits and their window must be at least 1")
+
+    @classmethod
+    def from_env(cls) -> AuthSettings:
+        """HALLTWIN_SESSION_HOURS sets the session lifetime (default 12)."""
+        raw = os.environ.get("HALLTWIN_SESSION_HOURS")
+        if not raw:
+            return cls()
+        try:
+            hours = float(raw)
+        except ValueError:
+            raise ValueError(f"HALLTWIN_SESSION_HOURS={raw!r} is not a number of hours") from None
+        return cls(session_ttl_s=hours * 3600.0)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in caller of a request."""
+
+    name: str
+    role: Role
+    client: str | None
+    session_id: int
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class AuthProblem:
+    """Why a request has no principal: a short code and a sentence for the 401 detail."""
+
+    code: str
+    detail: str
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def token_of(scope: Scope) -> str | None:
+    """The session token: ``Authorization: Bearer``, else the session cookie, else (WebSocket only) ``?token=``."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    authorization = headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    if "cookie" in headers:
+        cookies: SimpleCookie = SimpleCookie()
+        try:
+            cookies.load(headers["cookie"])
+        except Exception:  # noqa: BLE001 - a malformed Cookie header is the same as none
+            cookies = SimpleCookie()
+        if COOKIE_NAME in cookies and cookies[COOKIE_NAME].value:
+            return cookies[COOKIE_NAME].value
+    if scope["type"] == "websocket":
+        tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+        if tokens and tokens[0]:
+            return tokens[0]
+    return None
+
+
+NOT_LOGGED_IN = AuthProblem(
+    "not_authenticated",
+    "not logged in: POST /api/auth/login, then send the halltwin_session cookie or 'Authorization: Bearer <token>'",
+)
+
+
+async def authenticate(store: Store, scope: Scope) -> tuple[Principal | None, AuthProblem | None]:
+    token = token_of(scope)
+    if token is None:
+        return None, NOT_LOGGED_IN
+    lookup = await store.sessions.lookup(token)
+    session = lookup.session
+    if session is not None:
+        return Principal(session.user, session.role, client_address(scope), session.id, session.expires_at), None
+    if lookup.problem == "expired" and lookup.expired_at is not None:
+        return None, AuthProblem("session_expired", f"session expired at {iso(lookup.expired_at)}: log in again")
+    if lookup.problem == "revoked":
+        return None, AuthProblem("session_ended", "session ended (logged out): log in again")
+    if lookup.problem == "disabled":
+        return None, AuthProblem("account_disabled", "the account of this session is disabled")
+    return None, AuthProblem("session_unknown", "the session token is not valid: log in again")
+
+
+def current_principal(connection: HTTPConnection) -> Principal:
+    """FastAPI dependency: the caller, as the access guard resolved it (401 if the route let an anonymous through)."""
+    principal = getattr(connection.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise HTTPException(401, detail=NOT_LOGGED_IN.detail, headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def optional_principal(connection: HTTPConnection) -> Principal | None:
+    principal = getattr(connection.state, "principal", None)
+    return principal if isinstance(principal, Principal) else None
+
+
+# `principal: CurrentPrincipal` in a route's parameters: the caller (ruff's B008 forbids Depends() as a default).
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
