@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api import cli_discover
 
     cli_discover.add_parser(sub)
+    from api import cli_ede
+
+    cli_ede.add_parser(sub)
 
     serve = sub.add_parser("serve", help="run the gateway, history, API and viewer for a site")
     serve.add_argument("site", type=Path)

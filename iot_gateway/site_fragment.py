@@ -157,13 +157,14 @@ def _point_lines(device_id: str, obj: DiscoveredObject, taken: set[str]) -> list
     return lines
 
 
-def devices_fragment(devices: Iterable[DiscoveredDevice]) -> str:
-    """A ``devices:`` section for site.yaml with one entry per device and one point per supported object."""
+def devices_fragment(devices: Iterable[DiscoveredDevice], id_prefix: str = "") -> str:
+    """A ``devices:`` section for site.yaml with one entry per device and one point per supported object;
+    ``id_prefix`` goes before every device id (and so every point id), e.g. ``ahu-`` or ``b2.``."""
     out = ["devices:"]
     device_ids: set[str] = set()
     point_ids: set[str] = set()
     for device in devices:
-        device_id = _unique(slug(device.name, f"bacnet-{device.instance}"), device_ids)
+        device_id = _unique(id_prefix + slug(device.name, f"bacnet-{device.instance}"), device_ids)
         label = device.name or f"BACnet device {device.instance}"
         about = ", ".join(part for part in (device.vendor, device.model) if part)
         out.append(f"  - id: {device_id}" + (f"  # {about}" if about else ""))

@@ -89,4 +89,5 @@ async def test_one_unknown_object_of_three_is_bad_with_its_reason_on_the_api_and
 def test_mqtt_payload_carries_the_reason_only_when_set() -> None:
     bad = PointUpdate("p", None, Quality.UNAVAILABLE, 1.0, 2.0, "no answer within 1 s")
     assert json.loads(point_payload(bad)) == {"v": None, "q": "UNAVAILABLE", "ts": 2.0, "r": "no answer within 1 s"}
-    assert json.loads(point_payload(PointUpdate("p", 1.5, Quality.GOOD, 1.0, 2.0))) == {"v": 1.5, "q": "GOOD", "ts": 2.0}
+    good = PointUpdate("p", 1.5, Quality.GOOD, 1.0, 2.0)
+    assert json.loads(point_payload(good)) == {"v": 1.5, "q": "GOOD", "ts": 2.0}

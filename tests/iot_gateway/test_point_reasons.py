@@ -46,7 +46,7 @@ async def serving(simulator: BacnetDeviceSimulator) -> AsyncIterator[BacnetDevic
         await simulator.stop()
 
 
-def with_points(device: Device, *extra: tuple) -> Device:  # type: ignore[type-arg]
+def with_points(device: Device, *extra: tuple) -> Device:
     """``device`` as the gateway's site file describes it: its own points plus ``extra`` the device lacks."""
     return device.model_copy(update={"points": [*device.points, *(make_point(device.id, *row) for row in extra)]})
 
@@ -56,8 +56,8 @@ async def test_unknown_bacnet_object_is_bad_with_its_reason_and_the_others_stay_
     configured = with_points(served, ("ghost", "analog-input:99", "present-value", *ROWS[0][3:]))
     holder = BacnetApplicationHolder()
     bus = PointBus()
-    async with serving(BacnetDeviceSimulator(served)), polling(Poller(BacnetIpDriver(configured, application=holder), bus,
-                                                             SystemClock())):  # fmt: skip
+    poller = Poller(BacnetIpDriver(configured, application=holder), bus, SystemClock())
+    async with serving(BacnetDeviceSimulator(served)), polling(poller):
         latest = bus.latest
         await wait_until(lambda: {"ctl.temp", "ctl.smoke", "ctl.ghost"} <= set(latest), 5.0, "every point")
     await holder.close()
