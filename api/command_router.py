@@ -32,9 +32,10 @@ from typing import Any, Literal, Protocol
 from api.command_values import InvalidValue, check_value, commandable, read_back_matches
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
 from iot_gateway.gateway import Gateway, UnknownPoint
+from twin import i18n
 from twin.clock import Clock
 from twin.points import Quality, Reading, Value
-from twin.site.model import BacnetAddress, Device, Point, SiteConfig
+from twin.site.model import BacnetAddress, Device, Names, Point, SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,11 @@ class CommandResult:
     @property
     def http_status(self) -> int:
         return CODES[self.code][1]
+
+    @property
+    def summary(self) -> Names:
+        """The outcome as a short bilingual line for the operator (Chinese first); ``message`` has the detail."""
+        return i18n.names(f"command.{self.code}", target=self.target)
 
 
 class CommandRefused(Exception):

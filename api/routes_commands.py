@@ -59,6 +59,7 @@ class CommandOut(BaseModel):
     status: str = Field(description="ok, refused (nothing was sent) or failed (the device did not confirm)")
     code: str = Field(description="ok, or why not: not_writable, forbidden_role, overridden, read_back_mismatch...")
     message: str = Field(description="One sentence, naming what the device answered")
+    summary: dict[str, str] = Field(description="The outcome in a short line per language: {zh, en}")
     action: str
     target: str = Field(description="The point or door commanded")
     point: str | None = None
@@ -135,6 +136,7 @@ def command_json(result: CommandResult) -> dict[str, Any]:
     until = result.extra.get("until") if result.action == "door.unlock" else None
     return CommandOut(
         status=result.status, code=result.code, message=result.message, action=result.action, target=result.target,
+        summary={"zh": result.summary.zh, "en": result.summary.en},
         point=result.point_id, value=result.value, read_back=result.read_back, priority=result.priority,
         audit_id=result.audit_id, replayed=result.replayed, unlocked_until=until,
     ).model_dump()  # fmt: skip

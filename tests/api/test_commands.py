@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pymodbus.constants import ExcCodes
 
-from api.command_router import SYSTEM, CommandRouter, SystemCaller
+from api.command_router import CODES, SYSTEM, CommandResult, CommandRouter, SystemCaller
 from api.doors import DoorService
 from api.runtime import HallRuntime
 from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder
@@ -265,6 +265,12 @@ async def test_restart_relocks_a_door_left_unlocked(hall: Hall, router: CommandR
     assert [r.action for r in await audit_rows(store)] == ["door.unlock", "door.relock"]
 
 
+def test_every_outcome_code_has_a_text_in_each_language() -> None:
+    for code in CODES:
+        result = CommandResult("point.write", "ac.on", "ac.on", CODES[code][0], code, "detail")
+        assert result.summary.zh and result.summary.en and result.summary.zh != result.summary.en, code
+
+
 async def test_system_caller_skips_the_role_check_but_not_the_others(hall: Hall, router: CommandRouter) -> None:
     assert (await router.write(SYSTEM, "ac.service", True, "linkage")).ok
     assert (await router.write(SYSTEM, "ac.supply", 1.0, "linkage")).code == "not_writable"
@@ -309,6 +315,8 @@ async def test_http_write_refusals_idempotency_and_doors(
         key = {"Idempotency-Key": "http-1", **facility}
         done = await client.post("/api/points/ac.setpoint/write", json=body, headers=key)
         assert done.status_code == 200, done.text
+        assert done.json()["summary"] == {"zh": "ac.setpoint：已执行，设备回读确认",
+                                          "en": "ac.setpoint: done, confirmed by the device's read-back"}  # fmt: skip
         assert done.json()["read_back"] == pytest.approx(22.5) and done.json()["replayed"] is False
         retry = await client.post("/api/points/ac.setpoint/write", json=body, headers=key)
         assert retry.status_code == 200 and retry.json()["replayed"] is True
