@@ -17,7 +17,17 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
     """An app serving ``runtime``; starting the app starts the runtime, stopping it stops every task.
     ``extra_routers`` add routes of a particular mode (the demo's scenario controls); ``prepare_model`` converts
     the building model at start rather than at the first request (servers do; most tests do not need a model)."""
-    from api import docs_offline, routes_audit, routes_auth, routes_health, routes_model, routes_points, static, ws
+    from api import (
+        docs_offline,
+        routes_audit,
+        routes_auth,
+        routes_commands,
+        routes_health,
+        routes_model,
+        routes_points,
+        static,
+        ws,
+    )
     from api.auth_guard import AccessGuard, document_access
 
     @contextlib.asynccontextmanager
@@ -35,6 +45,7 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
     app.include_router(routes_health.router)
     app.include_router(routes_model.router)
     app.include_router(routes_points.router)
+    app.include_router(routes_commands.router)
     app.include_router(ws.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_audit.router)
