@@ -155,14 +155,17 @@ class BacnetIpDriver:
                      self._bound_to, found)  # fmt: skip
         self.address = self._bound_to = found
         self.cov.address = found
-        if self._moved_to == found:
+        if self._moved_to is not None and self._moved_to == found:
             self._moved_to = None  # the answer to our own Who-Is
         self.plan.max_apdu = int(i_ams[0].maxAPDULengthAccepted)
         self._reachable = True
 
     def _on_i_am(self, instance: int, source: Address, _apdu: Any) -> None:
         """An I-Am of our device (a reboot announcement, another client's Who-Is): from elsewhere, it moved."""
-        if self._app is not None and source != self.address and source != self._moved_to:
+        # (bacpypes3 Addresses cannot be compared with None: check for it first.)
+        if self._app is None or source == self.address:
+            return
+        if self._moved_to is None or source != self._moved_to:
             self._moved_to = source
 
     async def _who_is(self, app: GatewayApplication, within_s: float, instance: int | None = None) -> list[Any]:

@@ -24,11 +24,14 @@ from bacpypes3.primitivedata import Enumerated, ObjectIdentifier, PropertyIdenti
 from iot_gateway.drivers.bacnet_app import bind_udp, shutdown_application, wait_bound
 from iot_gateway.drivers.bacnet_values import property_datatype, to_bacnet_value, to_point_value
 from iot_gateway.simulators.bacnet_objects import OBJECT_CLASSES, initial_properties
+from iot_gateway.site_fragment import UNIT_TEXT
 from twin.points import Value
 from twin.site.model import BACNET_COMMANDABLE, BacnetAddress, BacnetConnection, Device, Point, PointKind
 
 log = logging.getLogger(__name__)
 
+# The point's unit text -> BACnet engineering units (the reverse of the discovery's table, plus common spellings).
+BACNET_UNITS = {text: units for units, text in UNIT_TEXT.items()} | {"degC": "degrees-celsius", "%": "percent"}
 _INITIAL: dict[PointKind, Value] = {PointKind.ANALOG: 0.0, PointKind.BINARY: False, PointKind.MULTISTATE: 1,
                                     PointKind.TEXT: ""}  # fmt: skip
 
@@ -87,9 +90,9 @@ class BacnetDeviceSimulator:
     """Serves ``device`` (a site.yaml Device with a bacnet_ip connection) on its connection address."""
 
     def __init__(self, device: Device, *, vendor_identifier: int = 999, supports_rpm: bool = True,
-                 interface: str | None = None, port: int | None = None) -> None:  # fmt: skip
+                 interface: str | None = None, port: int | None = None, announce: bool = True) -> None:  # fmt: skip
         """``interface`` (host or host/prefix) and ``port`` override the connection's address (needed when the
-        site gives the device by instance only; default port 47808)."""
+        site gives the device by instance only; default port 47808). ``announce``: broadcast an I-Am at start."""
         if not isinstance(device.connection, BacnetConnection):
             raise ValueError(f"device {device.id}: a BACnet simulator needs a bacnet_ip connection")
         self.device = device
@@ -101,6 +104,7 @@ class BacnetDeviceSimulator:
         self.host = self.interface.split("/")[0]
         self.port = port if port is not None else int(configured_port or 47808)
         self.vendor_identifier = vendor_identifier
+        self.announce = announce
         self.supports_rpm = supports_rpm  # False: ReadPropertyMultiple is rejected (unrecognized-service)
         self._points: dict[str, _SimPoint] = {}
         self._objects: dict[str, list[_SimPoint]] = defaultdict(list)
@@ -147,7 +151,7 @@ class BacnetDeviceSimulator:
         self._app = app
         log.info("BACnet simulator %s (device %d) on %s:%d", self.device.id, self.connection.device_instance,
                  self.host, self.port)  # fmt: skip
-        if self.hears_broadcasts:
+        if self.announce and self.hears_broadcasts:
             app.i_am()  # the announcement a device broadcasts at boot: a client that knew it elsewhere re-binds
 
     @property
@@ -260,6 +264,9 @@ class BacnetDeviceSimulator:
         for sim_point in points:
             encoded = to_bacnet_value(sim_point.point, sim_point.address, self._values[sim_point.point.id])
             properties[sim_point.attr] = encoded
+            units = BACNET_UNITS.get(sim_point.point.unit)
+            if units and object_type.startswith("analog") and sim_point.address.property == "present-value":
+                properties["units"] = units  # what a discovery reads back (and guesses a Brick class from)
             if sim_point.commanded:
                 properties["relinquishDefault"] = encoded
         if object_type in BACNET_COMMANDABLE and name in self._priority_arrays:

@@ -361,7 +361,7 @@ class ForeignDevice(Strict):
     """Register the gateway with a BBMD as a foreign device (devices on another subnet, behind a BACnet router)."""
 
     bbmd: str = Field(description="host:port of the BBMD, e.g. 10.30.0.1:47808")
-    ttl_s: int = Field(default=300, ge=30, le=65_535, description="Registration time-to-live; renewed before it ends")
+    ttl_s: int = Field(default=300, ge=5, le=65_535, description="Registration time-to-live; renewed before it ends")
 
     @field_validator("bbmd")
     @classmethod
