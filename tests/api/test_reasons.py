@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,24 +17,11 @@ from websockets.asyncio.client import connect
 from api.runtime import HallRuntime
 from iot_gateway.mqtt_bridge import point_payload
 from iot_gateway.simulators.bacnet_sim import BacnetDeviceSimulator
+from tests.api.auth_helpers import staff_headers
 from tests.api.server import running_app
 from tests.iot_gateway.test_gateway_faults import bacnet_device, make_site
 from tests.peers import free_port
 from twin.points import PointUpdate, Quality
-
-
-async def auth_headers(runtime: HallRuntime, url: str) -> dict[str, str]:
-    """Headers of a logged-in facility user once the API needs a login (tests/api/auth_helpers.py), else none."""
-    try:
-        from tests.api.auth_helpers import create_user, login_headers  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return {}
-    store = getattr(runtime, "store", None)
-    if store is None:
-        return {}
-    await create_user(store, "reason-reader", "facility", "reason-reader-pw")
-    headers: dict[str, str] = await login_headers(url, "reason-reader", "reason-reader-pw")
-    return headers
 
 
 @pytest.fixture
@@ -59,7 +47,7 @@ async def test_one_unknown_object_of_three_is_bad_with_its_reason_on_the_api_and
     hall: tuple[str, HallRuntime],
 ) -> None:
     url, runtime = hall
-    headers = await auth_headers(runtime, url)
+    headers = await staff_headers(runtime, url)  # the facility role reads points
     wanted = {"env-ctl.leak_1", "env-ctl.server_room_temp", "env-ctl.ghost_temp"}
     async with httpx.AsyncClient(base_url=url, timeout=5.0, headers=headers) as client:
         deadline = asyncio.get_running_loop().time() + 10.0
@@ -91,3 +79,44 @@ def test_mqtt_payload_carries_the_reason_only_when_set() -> None:
     assert json.loads(point_payload(bad)) == {"v": None, "q": "UNAVAILABLE", "ts": 2.0, "r": "no answer within 1 s"}
     good = PointUpdate("p", 1.5, Quality.GOOD, 1.0, 2.0)
     assert json.loads(point_payload(good)) == {"v": 1.5, "q": "GOOD", "ts": 2.0}
+
+
+@pytest.mark.browser
+async def test_viewer_shows_the_reason_beside_the_quality(
+    fzk_site: Path, tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
+) -> None:
+    from tests.api.server import make_runtime, write_fzk_site
+    from tests.api.test_viewer_browser import ERDGESCHOSS, INNER_WALL, STEP_TIMEOUT_MS, Viewer, live_devices
+
+    site = write_fzk_site(fzk_site.parent, devices=live_devices())
+    runtime = make_runtime(site, tmp_path / "data", cache_dir=model_cache)
+    point = "ac-1.supply_air_temp"
+
+    def publish(quality: Quality, reason: str | None, value: float | None = None) -> None:
+        now = time.time()
+        runtime.bus.publish(PointUpdate(point, value, quality, now, now, reason))
+
+    async with running_app(runtime) as url:
+        publish(Quality.BAD, "exception 2 ILLEGAL_ADDRESS")
+        viewer = await Viewer.open(browser, url, screenshot_dir, runtime)
+        await viewer.until("document.getElementById('live-status').dataset.status === 'connected'")
+        await viewer.select_storey(ERDGESCHOSS)
+        await viewer.click_element(INNER_WALL)
+        reason = viewer.page.locator(f'[data-testid=info-points] tr[data-reason-for="{point}"] td.reason')
+        await reason.wait_for(timeout=STEP_TIMEOUT_MS)
+        assert await reason.inner_text() == "原因：exception 2 ILLEGAL_ADDRESS"
+        row = viewer.page.locator(f'[data-testid=info-points] tr[data-point="{point}"]')
+        assert await row.locator("td.quality").inner_text() == "异常"
+        await viewer.screenshot("reason_in_panel.png")
+
+        # A new reason with the same quality reaches the open panel; a GOOD value takes the reason away.
+        publish(Quality.BAD, "no answer within 1 s")
+        await viewer.until(
+            "(p) => document.querySelector(`tr[data-reason-for=\"${p}\"] td.reason`)?.textContent"
+            " === '原因：no answer within 1 s'",
+            point,
+        )
+        publish(Quality.GOOD, None, 18.5)
+        await viewer.until("(p) => !document.querySelector(`tr[data-reason-for=\"${p}\"]`)", point)
+        assert await row.locator("td.quality").inner_text() == "良好"
+        assert viewer.errors == []

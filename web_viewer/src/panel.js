@@ -109,6 +109,13 @@ export class InfoPanel {
           el('td', { class: 'quality' }, sample ? t(`quality.${sample.q}`) : t('state.unknown')));
         if (point.kind === 'analog') this.makeTrendable(row, point.id);
         table.append(row);
+        // Why a value is not good (the device's answer, a timeout...), from the gateway as it said it.
+        if (sample && sample.r && sample.q !== 'GOOD') {
+          table.append(el('tr', { class: 'reason-row', 'data-reason-for': point.id },
+            el('td', {}),
+            el('td', { class: 'reason', colspan: '3', 'data-testid': 'point-reason' },
+              el('span', { class: 'reason-label' }, t('panel.reason')), sample.r)));
+        }
       }
       parts.push(table);
       const trendPoint = points.find((entry) => entry.point.id === this.trendPoint)?.point;
