@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder
 from iot_gateway.drivers.bacnet_ip import BacnetIpDriver
 from iot_gateway.drivers.modbus_tcp import ModbusTcpDriver
+from iot_gateway.mqtt_settings import MqttSettings
 from iot_gateway.poller import REASON_MAX, Poller, short_reason
 from iot_gateway.simulators.bacnet_sim import BacnetDeviceSimulator
 from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
 from tests.iot_gateway.test_bacnet_driver import EVERY_TYPE, make_device, make_point
 from tests.iot_gateway.test_modbus_driver import make_device as modbus_device
 from tests.iot_gateway.test_modbus_driver import mb_point
+from tests.iot_gateway.test_mqtt_driver import DEADLINE_S, PANEL, PANEL_TOPIC, connected_pair
 from tests.iot_gateway.test_poller import ScriptedDriver
 from tests.iot_gateway.test_poller import make_device as scripted_device
 from tests.peers import free_port, wait_until
@@ -179,3 +181,28 @@ def test_short_reason_drops_the_device_prefix_and_is_short() -> None:
     assert short_reason("ValueError: x", "pm-1") == "ValueError: x"
     long = short_reason("x" * 500, "pm-1")
     assert len(long) == REASON_MAX and long.endswith("…")
+
+
+async def test_mqtt_bad_payload_missing_value_and_silence_say_why(mqtt_settings: MqttSettings) -> None:
+    clock = ManualClock()
+    driver, simulator, sink = await connected_pair(PANEL, mqtt_settings, clock=clock)
+    try:
+        first = {r.point_id: r for r in await driver.read()}
+        assert first["panel.humidity"].quality is Quality.UNAVAILABLE
+        assert first["panel.humidity"].reason == "no message received yet"
+        await simulator.publish_raw(PANEL_TOPIC, b'{"humidity": 4')
+        await wait_until(lambda: sink.last("panel.humidity") is not None, DEADLINE_S, "the broken message")
+        broken = sink.last("panel.humidity")
+        assert broken is not None and broken.quality is Quality.BAD
+        assert broken.reason is not None and broken.reason.startswith("bad payload (malformed_json): ")
+        sink.readings.clear()
+        await simulator.publish_raw(PANEL_TOPIC, b'{"humidity": 40}')
+        await wait_until(lambda: sink.last("panel.temperature") is not None, DEADLINE_S, "the second message")
+        assert sink.last("panel.humidity").quality is Quality.GOOD  # type: ignore[union-attr]
+        assert sink.last("panel.temperature").reason == "bad payload: no value at $.sensors[1].temperature"  # type: ignore[union-attr]
+        await clock.advance(5.0)
+        stale = {r.point_id: r for r in await driver.read()}["panel.humidity"]
+        assert stale.quality is Quality.STALE and stale.reason == "no message for more than 1 s"
+    finally:
+        await simulator.stop()
+        await driver.close()
