@@ -206,3 +206,21 @@ async def test_mqtt_bad_payload_missing_value_and_silence_say_why(mqtt_settings:
     finally:
         await simulator.stop()
         await driver.close()
+
+
+async def test_a_property_the_object_lacks_is_one_error_inside_the_rpm_answer() -> None:
+    served = make_device(free_port(socket.SOCK_DGRAM), rows=ROWS, cov=False)
+    configured = with_points(served, ("polarity", "analog-input:1", "polarity", *ROWS[0][3:]))
+    holder = BacnetApplicationHolder()
+    driver = BacnetIpDriver(configured, application=holder)
+    async with serving(BacnetDeviceSimulator(served)):
+        await driver.connect()
+        try:
+            readings = {r.point_id: r for r in await driver.read()}
+        finally:
+            await driver.close()
+    await holder.close()
+    assert readings["ctl.temp"].quality is Quality.GOOD and readings["ctl.smoke"].quality is Quality.GOOD
+    assert readings["ctl.polarity"].quality is Quality.BAD
+    assert readings["ctl.polarity"].reason == "error property/unknown-property"
+    assert driver.stats.rpm_requests == 1 and driver.stats.rp_requests == 0  # one answer carried all three
