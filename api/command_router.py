@@ -51,6 +51,7 @@ CODES: dict[str, tuple[Status, int]] = {
     "not_writable": ("refused", 409),
     "read_only_protocol": ("refused", 409),
     "not_releasable": ("refused", 409),
+    "not_polled": ("refused", 409),
     "idempotency_key_reused": ("refused", 409),
     "forbidden_role": ("refused", 403),
     "invalid_value": ("refused", 422),
@@ -373,8 +374,8 @@ class CommandRouter:
     async def _execute(self, command: Command, value: Value) -> CommandResult:
         point = command.point
         assert point is not None  # _check refused a missing point
-        if self.gateway is None:
-            raise CommandRefused("device_unavailable", "the gateway is not polling devices (started without devices)")
+        if self.gateway is None:  # a node started without device polling: a state of the node, not a failure
+            raise CommandRefused("not_polled", "this node does not poll devices (started without them)")
         priority = point.address.priority if isinstance(point.address, BacnetAddress) else None
         deadline = self.clock.monotonic() + self.confirm_timeout_s
         try:

@@ -37,19 +37,19 @@ class WriteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Scalar = Field(description="A number (analog), true/false (binary), a state name or number (multistate)")
-    reason: str = Field(min_length=1, max_length=500, description="Why (kept in the audit log)")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S", description="Why (kept in the audit log)")
 
 
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, description="Why (kept in the audit log)")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S", description="Why (kept in the audit log)")
 
 
 class UnlockBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, description="Why (kept in the audit log)")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S", description="Why (kept in the audit log)")
     duration_s: float = Field(ge=1, le=3600, description="Seconds until the door re-locks by itself")
 
 
@@ -96,8 +96,8 @@ _DESCRIPTIONS = {
     401: "No valid session: log in (POST /api/auth/login) and send the cookie or the bearer token",
     403: "The caller's role may not give this command (the access table, or the site's write_roles / door roles)",
     404: "No such point or door",
-    409: "Refused by the point's state: not writable, read-only protocol, not releasable, an Idempotency-Key "
-    "reused for another command, or overridden (a higher BACnet priority holds the point)",
+    409: "Refused by the point's state: not writable, read-only protocol, not releasable, devices not polled by "
+    "this node, an Idempotency-Key reused for another command, or overridden (a higher BACnet priority holds it)",
     422: "The value, reason or duration is invalid (the detail names it)",
     502: "The device refused the write (Modbus exception, BACnet error) or reads back another value",
     503: "Commands are not available (the runtime runs without a store to audit them)",

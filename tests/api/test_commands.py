@@ -265,6 +265,12 @@ async def test_restart_relocks_a_door_left_unlocked(hall: Hall, router: CommandR
     assert [r.action for r in await audit_rows(store)] == ["door.unlock", "door.relock"]
 
 
+async def test_a_node_without_device_polling_refuses_with_409(hall: Hall, store: Store) -> None:
+    router = CommandRouter(hall.site, None, store.audit, SystemClock())
+    result = await router.write(FACILITY, "ac.setpoint", 21.0, "x")
+    assert (result.status, result.code, result.http_status) == ("refused", "not_polled", 409)
+
+
 def test_every_outcome_code_has_a_text_in_each_language() -> None:
     for code in CODES:
         result = CommandResult("point.write", "ac.on", "ac.on", CODES[code][0], code, "detail")
