@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,8 +63,26 @@ def _load(site_path: Path) -> SiteConfig | None:
         return None
 
 
+DB_HELP = "users and audit: sqlite:///file or postgresql://user@host/db (or HALLTWIN_DB_URL)"
+
+
+def _db_url(args: argparse.Namespace, data_dir: Path, command: str) -> str | None:
+    """--db, else HALLTWIN_DB_URL, else the data dir's SQLite file; printed. None after printing a bad URL."""
+    from store import DatabaseUrlError, default_url
+    from store.url import async_url, display
+
+    url = args.db or os.environ.get("HALLTWIN_DB_URL") or default_url(data_dir)
+    try:
+        print(f"database: {display(async_url(url))}", file=sys.stderr)
+    except DatabaseUrlError as exc:
+        print(f"halltwin {command}: {exc}", file=sys.stderr)
+        return None
+    return url
+
+
 def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
+    from api.auth import AuthSettings
     from api.runtime import HallRuntime, HistoryConfig
     from api.serve import serve_app
     from iot_gateway.mqtt_settings import MqttSettingsError, settings_from_site
@@ -75,6 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir or site_path.parent / "halltwin-data"
     try:
         history = HistoryConfig(args.history, args.vm_url)
+        auth = AuthSettings.from_env()  # HALLTWIN_SESSION_HOURS
         settings_from_site(site.mqtt, base_dir=site_path.parent)  # credentials and CA file, checked before start
         if any(d.connection is not None and d.connection.type == "bacnet_ip" for d in site.devices):
             from iot_gateway.drivers.bacnet_app import probe_network
@@ -83,7 +103,12 @@ def _serve(args: argparse.Namespace) -> int:
     except (ValueError, MqttSettingsError) as exc:
         print(f"halltwin serve: {exc}", file=sys.stderr)
         return 2
-    runtime = HallRuntime(site, site_path, data_dir, history=history, mqtt_bridge=args.mqtt_bridge)
+    db_url = _db_url(args, data_dir, "serve")
+    if db_url is None:
+        return 2
+    runtime = HallRuntime(
+        site, site_path, data_dir, history=history, mqtt_bridge=args.mqtt_bridge, db_url=db_url, auth=auth
+    )
     asyncio.run(serve_app(create_app(runtime, prepare_model=True), args.host, args.port))
     return 0
 
@@ -97,7 +122,10 @@ def _demo(args: argparse.Namespace) -> int:
     if site is None:
         return 1
     try:
-        asyncio.run(run_demo(site, SITE_PATH, args.host, args.port, args.data_dir, args.tour_interval))
+        db_url = _db_url(args, args.data_dir, "demo")
+        if db_url is None:
+            return 2
+        asyncio.run(run_demo(site, SITE_PATH, args.host, args.port, args.data_dir, args.tour_interval, db_url))
     except OSError as exc:  # a port of the demo's simulated devices is taken (another demo still running?)
         print(f"halltwin demo: {exc}", file=sys.stderr)
         return 1
@@ -127,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api import cli_ede
 
     cli_ede.add_parser(sub)
+    from api import cli_store
+
+    cli_store.add_parser(sub)
 
     serve = sub.add_parser("serve", help="run the gateway, history, API and viewer for a site")
     serve.add_argument("site", type=Path)
@@ -135,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="history and caches (default: halltwin-data beside the site)")
     serve.add_argument("--history", choices=("sqlite", "victoriametrics"), default="sqlite")
     serve.add_argument("--vm-url", help="VictoriaMetrics base URL, e.g. http://127.0.0.1:8428")
+    serve.add_argument("--db", metavar="URL", help=DB_HELP + " (default: halltwin.sqlite in the data dir)")
     serve.add_argument(
         "--mqtt-bridge",
         action=argparse.BooleanOptionalAction,
@@ -147,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", type=Path, default=Path.home() / ".cache" / "halltwin" / "demo")
+    demo.add_argument("--db", metavar="URL", help=DB_HELP + " (default: halltwin.sqlite in the data dir)")
     demo.add_argument(
         "--tour-interval", type=float, default=120.0, help="seconds between scenarios of the tour (0: no tour)"
     )

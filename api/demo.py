@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException
@@ -54,8 +55,34 @@ async def scenario_tour(hall: HallSimulator, interval_s: float, duration_s: floa
             hall.clear_scenario(name)
 
 
+DEMO_PASSWORD_ENV = "HALLTWIN_DEMO_PASSWORD"
+
+
+async def ensure_demo_users(db_url: str, password: str) -> list[str]:
+    """One account per role, named after it, with ``password``: created, or reset (role, password, enabled)."""
+    from store import Role, Store
+
+    store = await Store.open(db_url)
+    try:
+        for role in Role:
+            await store.users.reset(role.value, role, password)
+            await store.audit.append(
+                action="user.reset", actor="demo", role=None, client="demo", target=role.value,
+                arguments={"role": role.value}, result="ok",
+            )  # fmt: skip
+    finally:
+        await store.close()
+    return [role.value for role in Role]
+
+
 async def run_demo(
-    site: SiteConfig, site_path: Path, host: str, port: int, data_dir: Path, tour_interval_s: float
+    site: SiteConfig,
+    site_path: Path,
+    host: str,
+    port: int,
+    data_dir: Path,
+    tour_interval_s: float,
+    db_url: str | None = None,
 ) -> None:
     """Start a broker of our own, every device simulated (with the hall dynamics), then serve until stopped."""
     from api.app import create_app
@@ -72,8 +99,14 @@ async def run_demo(
     layout = await asyncio.to_thread(read_layout, site_path.parent / site.site.ifc, site)
     # Ten simulated seconds per real second: visitor numbers and queues move visibly while you watch.
     hall = HallSimulator(site, layout, time_scale=10.0)
-    runtime = HallRuntime(site, site_path, data_dir, mqtt_bridge=True)
+    from store import default_url
+
+    db_url = db_url or default_url(data_dir)
+    password = os.environ.get(DEMO_PASSWORD_ENV) or "demo"
+    names = await ensure_demo_users(db_url, password)
+    runtime = HallRuntime(site, site_path, data_dir, mqtt_bridge=True, db_url=db_url)
     app: FastAPI = create_app(runtime, extra_routers=[scenario_router(hall)], prepare_model=True)
+    app.state.demo = True  # the login page shows its "demo accounts" notice
     await broker.start()
     tour: asyncio.Task[None] | None = None
     try:
@@ -81,6 +114,8 @@ async def run_demo(
         if tour_interval_s > 0:
             tour = asyncio.create_task(scenario_tour(hall, tour_interval_s, tour_interval_s / 2), name="scenario-tour")
         print(f"HallTwin demo on http://{host}:{port} (MQTT broker: {broker.kind} on {broker.host}:{broker.port})")
+        shown = "demo" if password == "demo" else f"from {DEMO_PASSWORD_ENV}"
+        print(f"demo accounts 演示账号 (password {shown}): {', '.join(names)}")
         await serve_app(app, host, port)
     finally:
         await cancel_and_wait(tour)
