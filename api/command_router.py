@@ -186,6 +186,8 @@ class Command:
     roles: frozenset[str] | None  # None: the roles the site gives the point
     release: bool = False
     arguments: dict[str, Any] = field(default_factory=dict)  # extra facts to audit (a door's duration)
+    # (code, reason) of a refusal the caller found before the router's own checks (an unknown door, a bad duration)
+    refused: tuple[str, str] | None = None
 
 
 def _status(code: str) -> Status:
@@ -270,15 +272,6 @@ class CommandRouter:
         finally:
             del self._in_flight[slot]
 
-    async def refuse(
-        self, caller: Caller, command: Command, code: str, message: str, idempotency_key: str | None = None
-    ) -> CommandResult:
-        """Refuse a command a caller checked before the router could (an unknown door, a bad duration): audited."""
-        point_id = command.point.id if command.point else None
-        result = CommandResult(command.action, command.target, point_id, _status(code), code, message,
-                               value=command.value)  # fmt: skip
-        return await self._audited(caller, command, result, idempotency_key)
-
     async def _replay(self, caller: Caller, first: CommandResult, command: Command, key: str) -> CommandResult:
         """The first result again; a different command under the same key is refused (and that is audited)."""
         if first.action == command.action and first.target == command.target and _same_request(first, command):
@@ -317,17 +310,23 @@ class CommandRouter:
         return await self._audited(caller, command, result, key)
 
     async def _audited(self, caller: Caller, command: Command, result: CommandResult, key: str | None) -> CommandResult:
-        entry = await self.audit.append(
-            action=command.action,
-            actor=caller.name,
-            role=caller.role,
-            client=caller.client,
-            target=command.target,
-            arguments=_audit_arguments(command, result),
-            result=result.status,
-            detail=result.message,
-            idempotency_key=key,
-        )
+        try:
+            entry = await self.audit.append(
+                action=command.action,
+                actor=caller.name,
+                role=caller.role,
+                client=caller.client,
+                target=command.target,
+                arguments=_audit_arguments(command, result),
+                result=result.status,
+                detail=result.message,
+                idempotency_key=key,
+            )
+        except Exception:
+            # The device may have acted: the log keeps what the store could not (and the caller gets the error).
+            log.error("%s %s by %s (%s) could not be audited; outcome %s: %s", command.action, command.target,
+                      caller.name, caller.role, result.code, result.message)  # fmt: skip
+            raise
         log_at = logging.INFO if result.ok else logging.WARNING
         log.log(log_at, "%s %s by %s (%s): %s: %s", command.action, command.target, caller.name, caller.role,
                 result.code, result.message)  # fmt: skip
@@ -337,6 +336,8 @@ class CommandRouter:
         """The refusals, in order; returns the value in the point's own form."""
         point = command.point
         if point is None:
+            if command.refused is not None:  # an unknown door, say: the caller's reason is the better one
+                raise CommandRefused(*command.refused)
             raise CommandRefused(
                 "unknown_point", f"no point {command.target!r} in site {self.site.site.id}: see /api/points"
             )
@@ -358,6 +359,8 @@ class CommandRouter:
                 f"role {caller.role} may not {command.action.replace('.', ' ')} {command.target}; "
                 f"the site allows {', '.join(sorted(roles))}",
             )
+        if command.refused is not None:  # after the role check: an unauthorised caller learns nothing more
+            raise CommandRefused(*command.refused)
         value: Value = None
         if not command.release:
             try:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from api.command_router import SYSTEM, Caller, Command, CommandResult, CommandRouter
@@ -117,8 +117,8 @@ class DoorService:
                 if door is None
                 else f"duration_s must be 1 to {limit} seconds, got {duration_s!r}"
             )
-            return await self.router.refuse(caller, self._command(door_id, door, "door.unlock", reason), code, message,
-                                            idempotency_key)  # fmt: skip
+            refused = replace(self._command(door_id, door, "door.unlock", reason), refused=(code, message))
+            return await self.router.command(caller, refused, idempotency_key)
         until = self.clock.time() + float(duration_s)
         command = self._command(door_id, door, "door.unlock", reason, {"duration_s": duration_s, "until": until})
         result = await self.router.command(caller, command, idempotency_key)
@@ -133,7 +133,7 @@ class DoorService:
         command = self._command(door_id, door, "door.lock", reason)
         if door is None:
             message = f"no door {door_id!r} in site {self.site.site.id}: see /api/doors"
-            return await self.router.refuse(caller, command, "unknown_door", message, idempotency_key)
+            command = replace(command, refused=("unknown_door", message))
         result = await self.router.command(caller, command, idempotency_key)
         if result.ok and not result.replayed:
             self._cancel_relock(door_id)

@@ -231,8 +231,9 @@ async def test_door_refusals(doors: DoorService, store: Store) -> None:
     assert (await doors.unlock(SECURITY, "door-1", "x", 0)).code == "invalid_duration"
     assert (await doors.unlock(SECURITY, "door-1", "x", 3601)).code == "invalid_duration"
     assert (await doors.unlock(MAINTENANCE, "door-1", "x", 5)).code == "forbidden_role"
+    assert (await doors.unlock(MAINTENANCE, "door-1", "x", 0)).code == "forbidden_role"  # the role comes first
     assert (await doors.lock(SECURITY, "door-1", "")).code == "missing_reason"
-    assert [r.result for r in await audit_rows(store)] == ["refused"] * 5
+    assert [r.result for r in await audit_rows(store)] == ["refused"] * 6
 
 
 class _Later(SystemClock):
