@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 
 import pytest
@@ -89,4 +90,35 @@ async def test_device_object_lists_every_object() -> None:
         assert listed == {row[1] for row in EVERY_TYPE} | {"device:4321"}
     finally:
         await holder.release()
+        await simulator.stop()
+
+
+async def test_a_subscriber_that_has_gone_is_logged_once_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    from iot_gateway.drivers.bacnet_ip import BacnetIpDriver
+    from tests.peers import wait_until
+
+    rows = [row for row in EVERY_TYPE if row[0] == "temp"]
+    device = make_device(free_port(socket.SOCK_DGRAM), rows=rows, timeout=0.3)
+    simulator = BacnetDeviceSimulator(device)
+    await simulator.start()
+    try:
+        holder = BacnetApplicationHolder()
+        driver = BacnetIpDriver(device, application=holder)
+        await driver.connect()
+        assert len(simulator.cov_subscriptions()) == 1
+        # The gateway goes without cancelling its confirmed subscription.
+        await driver.cov.stop(cancel_on_device=False)
+        await holder.close()
+        app = simulator._app
+        assert app is not None
+        app.device_object.apduTimeout, app.device_object.numberOfApduRetries = 200, 0  # give up soon, not in 12 s
+        with caplog.at_level(logging.INFO):
+            for value in (20.0, 21.0, 22.0):
+                simulator.set_value("ctl.temp", value)  # a confirmed notification each, to nobody
+                await wait_until(lambda: app.asap.clientTransactions, 5.0, "the notification to be sent")
+                await wait_until(lambda: not app.asap.clientTransactions, 20.0, "the notification to end")
+        gone = [r for r in caplog.records if "did not acknowledge a notification" in r.getMessage()]
+        assert len(gone) == 1 and gone[0].levelno == logging.INFO
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info], caplog.text
+    finally:
         await simulator.stop()
