@@ -119,7 +119,8 @@ class MqttDriver:
                 continue
             stale_after = point.stale_after_s or self.connection.stale_after_s
             if now - state.received_at > stale_after:
-                stale = f"no message for more than {stale_after:g} s"
+                # The Poller's own staleness check words it the same: one reason, not two alternating.
+                stale = f"no update for more than {stale_after:g} s"
                 readings.append(Reading(point.id, state.value, Quality.STALE, state.source_ts, stale))
             else:
                 readings.append(Reading(point.id, state.value, state.quality, state.source_ts, state.reason))

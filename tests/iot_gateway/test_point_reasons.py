@@ -202,7 +202,7 @@ async def test_mqtt_bad_payload_missing_value_and_silence_say_why(mqtt_settings:
         assert sink.last("panel.temperature").reason == "bad payload: no value at $.sensors[1].temperature"  # type: ignore[union-attr]
         await clock.advance(5.0)
         stale = {r.point_id: r for r in await driver.read()}["panel.humidity"]
-        assert stale.quality is Quality.STALE and stale.reason == "no message for more than 1 s"
+        assert stale.quality is Quality.STALE and stale.reason == "no update for more than 1 s"
     finally:
         await simulator.stop()
         await driver.close()
