@@ -74,6 +74,14 @@ def short_reason(text: str, device_id: str) -> str:
     head, sep, tail = text.partition(": ")
     if sep and device_id in head and tail:
         text = tail
+    else:  # "device X (10.0.0.7:47808) did not answer ..." has no colon after its prefix
+        prefix = f"device {device_id} "
+        at = text.find(prefix)
+        if 0 <= at <= len("modbus "):
+            rest = text[at + len(prefix) :]
+            if rest.startswith("(") and ") " in rest:
+                rest = rest[rest.index(") ") + 2 :]
+            text = rest or text
     return text if len(text) <= REASON_MAX else text[: REASON_MAX - 1] + "…"
 
 

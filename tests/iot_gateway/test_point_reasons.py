@@ -178,7 +178,11 @@ def test_short_reason_drops_the_device_prefix_and_is_short() -> None:
         "no I-Am from 10.0.0.1:47808 within 1 s"
     )
     assert short_reason("modbus device pm-1 (h:502 unit 1): no answer within 1 s", "pm-1") == "no answer within 1 s"
+    assert short_reason("device pm-1 (10.0.0.7:47808) did not answer ReadProperty within 1 s", "pm-1") == (
+        "did not answer ReadProperty within 1 s"
+    )
     assert short_reason("ValueError: x", "pm-1") == "ValueError: x"
+    assert short_reason("the device pm-10 is gone", "pm-1") == "the device pm-10 is gone"
     long = short_reason("x" * 500, "pm-1")
     assert len(long) == REASON_MAX and long.endswith("…")
 
