@@ -87,6 +87,18 @@ async def serve(runtime: Any) -> AsyncIterator[str]:
         sock.close()
 
 
+async def staff_ws_url(runtime: Any, url: str) -> str:
+    """The /ws URL with a session token: the stream is for staff only. The session is made in the store (one
+    Argon2 hash for the user, none per connection): this bench measures the stream, not the login."""
+    import secrets
+
+    from store import Role
+
+    user = await runtime.store.users.reset("bench", Role.FACILITY, secrets.token_urlsafe())
+    token, _ = await runtime.store.sessions.create(user, None, 3600)
+    return url.replace("http://", "ws://") + f"/ws?token={token}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -118,7 +130,7 @@ async def _sensors(port: int, duration: float) -> int:
 async def _receive_ws(url: str, stop: asyncio.Event, latencies: list[float], warm_until: float) -> None:
     from websockets.asyncio.client import connect
 
-    async with connect(url.replace("http://", "ws://") + "/ws", max_size=None) as ws:
+    async with connect(url, max_size=None) as ws:  # url: staff_ws_url
         await ws.recv()  # the snapshot
         stop_wait = asyncio.ensure_future(stop.wait())
         while not stop.is_set():
@@ -222,7 +234,8 @@ async def _main() -> None:
                     "baseline: sensor->broker->subscriber", await _wait_result(_run_client("mqtt", url, broker.port))
                 )
                 full = _summary(
-                    "halltwin: sensor->gateway->/ws", await _wait_result(_run_client("ws", url, broker.port))
+                    "halltwin: sensor->gateway->/ws",
+                    await _wait_result(_run_client("ws", await staff_ws_url(runtime, url), broker.port)),
                 )
                 recorder = runtime.recorder
                 if recorder is not None:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.bench_latency import GUID, serve
+from bench.bench_latency import GUID, serve, staff_ws_url
 
 POINTS = 1_000
 DURATION_S = 6.0
@@ -104,7 +104,7 @@ async def _client_main(url: str) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     received = dropped = frames = 0
-    async with connect(url.replace("http://", "ws://") + "/ws", max_size=None) as ws:
+    async with connect(url, max_size=None) as ws:  # url: staff_ws_url
         await ws.recv()  # the snapshot
         while True:
             frame = json.loads(await ws.recv())
@@ -132,7 +132,8 @@ async def _pipeline(duration: float) -> dict[str, Any]:
         async with serve(runtime) as url:
             context = multiprocessing.get_context("spawn")
             results = context.Queue()
-            client = context.Process(target=_client_process, args=(url, results), daemon=True)
+            ws_url = await staff_ws_url(runtime, url)
+            client = context.Process(target=_client_process, args=(ws_url, results), daemon=True)
             client.start()
             await _until(lambda: len(runtime.live.feeds) >= 1)  # the client is connected and subscribed
             wall_start = time.time()

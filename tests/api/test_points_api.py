@@ -12,6 +12,7 @@ import pytest
 
 from api.runtime import HallRuntime
 from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
+from tests.api.auth_helpers import staff_headers
 from tests.api.server import running_app
 from tests.iot_gateway.test_gateway_faults import GUID, make_site, modbus_device
 from tests.peers import free_port
@@ -24,6 +25,7 @@ class Hall:
     url: str
     runtime: HallRuntime
     simulator: ModbusDeviceSimulator
+    headers: dict[str, str]  # a logged-in facility user's: points and history are for staff only
 
 
 @pytest.fixture
@@ -38,13 +40,13 @@ async def hall(tmp_path: Path) -> AsyncIterator[Hall]:
     runtime = HallRuntime(site, tmp_path / "site.yaml", tmp_path / "data")
     try:
         async with running_app(runtime) as url:
-            yield Hall(url, runtime, simulator)
+            yield Hall(url, runtime, simulator, await staff_headers(runtime, url))
     finally:
         await simulator.stop()
 
 
 async def test_points_list_has_metadata_live_values_and_comm_points(hall: Hall) -> None:
-    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0, headers=hall.headers) as client:
 
         async def quality(point_id: str) -> str:
             response = await client.get(f"/api/points/{point_id}")
@@ -72,7 +74,7 @@ async def test_points_list_has_metadata_live_values_and_comm_points(hall: Hall) 
 
 
 async def test_unknown_point_is_a_404_naming_it(hall: Hall) -> None:
-    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0, headers=hall.headers) as client:
         response = await client.get("/api/points/ac-1.nope")
         assert response.status_code == 404
         assert "no point 'ac-1.nope' in site test-hall" in response.json()["detail"]
@@ -84,13 +86,14 @@ async def test_points_before_first_data_are_unavailable(tmp_path: Path) -> None:
     site = make_site(modbus_device("ac-1", free_port()))
     runtime = HallRuntime(site, tmp_path / "site.yaml", tmp_path / "data", poll_devices=False)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=5.0) as client:
+        client.headers.update(await staff_headers(runtime, client))
         point = (await client.get("/api/points/ac-1.comm_lost")).json()
     assert (point["value"], point["quality"], point["ts"], point["source_ts"]) == (None, "UNAVAILABLE", None, None)
 
 
 async def test_history_of_a_polled_point(hall: Hall) -> None:
     start = hall.runtime.clock.time() - 1.0
-    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0, headers=hall.headers) as client:
         deadline = asyncio.get_running_loop().time() + 5.0
         while True:
             response = await client.get("/api/points/ac-1.setpoint/history", params={"start": start})
@@ -131,7 +134,7 @@ async def test_history_of_a_polled_point(hall: Hall) -> None:
     ],
 )
 async def test_history_parameters_are_validated(hall: Hall, params: dict[str, str], message: str) -> None:
-    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0, headers=hall.headers) as client:
         response = await client.get("/api/points/ac-1.setpoint/history", params=params)
     assert response.status_code == 422
     assert message in response.json()["detail"]
@@ -139,7 +142,7 @@ async def test_history_parameters_are_validated(hall: Hall, params: dict[str, st
 
 async def test_openapi_describes_the_public_paths(hall: Hall) -> None:
     """/openapi.json is part of the public contract (../shared/DESIGN.md): it lists every path served so far."""
-    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=hall.url, timeout=5.0, headers=hall.headers) as client:
         response = await client.get("/openapi.json")
     assert response.status_code == 200
     paths = response.json()["paths"]

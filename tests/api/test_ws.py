@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from api.live_fanout import LiveFanout
 from api.runtime import HallRuntime
+from tests.api.auth_helpers import staff_headers
 from tests.api.server import running_app
 from tests.api.test_points_api import Hall, hall  # noqa: F401  (hall is a fixture used here)
 from tests.iot_gateway.test_gateway_faults import make_site, modbus_device
@@ -42,6 +43,12 @@ def ws_url(http_url: str, query: str = "") -> str:
     return http_url.replace("http://", "ws://") + "/ws" + query
 
 
+async def staff_ws_url(http_url: str, runtime: HallRuntime, query: str = "") -> str:
+    """The /ws URL with a facility user's session token (?token=): the stream is for staff only."""
+    token = (await staff_headers(runtime, http_url))["Authorization"].removeprefix("Bearer ")
+    return ws_url(http_url, query) + ("&" if query else "?") + f"token={token}"
+
+
 @pytest.fixture
 async def quiet_hall(tmp_path: Path) -> AsyncIterator[tuple[str, HallRuntime]]:
     """A served hall that polls nothing: the test publishes on the runtime's bus itself."""
@@ -58,7 +65,7 @@ def update(point_id: str, value: float) -> PointUpdate:
 async def test_snapshot_then_live_updates_from_the_device(hall: Hall) -> None:  # noqa: F811
     bus = hall.runtime.bus
     await wait_until(lambda: "ac-1.setpoint" in bus.latest, 3.0, "first poll")
-    async with connect(ws_url(hall.url)) as ws:
+    async with connect(await staff_ws_url(hall.url, hall.runtime)) as ws:
         snapshot = await receive(ws)
         assert snapshot["type"] == "snapshot"
         by_id = {p["id"]: p for p in snapshot["points"]}
@@ -76,7 +83,7 @@ async def test_filter_sends_only_the_requested_points(quiet_hall: tuple[str, Hal
     url, runtime = quiet_hall
     runtime.bus.publish(update("ac-1.mode", 1))
     runtime.bus.publish(update("ac-1.setpoint", 20.0))
-    async with connect(ws_url(url, "?points=ac-1.setpoint,ac-1.on")) as ws:
+    async with connect(await staff_ws_url(url, runtime, "?points=ac-1.setpoint,ac-1.on")) as ws:
         snapshot = await receive(ws)
         assert [p["id"] for p in snapshot["points"]] == ["ac-1.setpoint"]
         runtime.bus.publish(update("ac-1.mode", 2))
@@ -86,8 +93,8 @@ async def test_filter_sends_only_the_requested_points(quiet_hall: tuple[str, Hal
 
 
 async def test_unknown_points_in_the_filter_are_refused_clearly(quiet_hall: tuple[str, HallRuntime]) -> None:
-    url, _runtime = quiet_hall
-    async with connect(ws_url(url, "?points=ac-1.setpoint,nope.x")) as ws:
+    url, runtime = quiet_hall
+    async with connect(await staff_ws_url(url, runtime, "?points=ac-1.setpoint,nope.x")) as ws:
         frame = await receive(ws)
         assert frame == {"type": "error", "message": "unknown point id(s) in ?points=: nope.x"}
         with pytest.raises(ConnectionClosed):
@@ -97,7 +104,7 @@ async def test_unknown_points_in_the_filter_are_refused_clearly(quiet_hall: tupl
 
 async def test_bursts_are_batched_into_few_frames(quiet_hall: tuple[str, HallRuntime]) -> None:
     url, runtime = quiet_hall
-    async with connect(ws_url(url, "?points=ac-1.setpoint")) as ws:
+    async with connect(await staff_ws_url(url, runtime, "?points=ac-1.setpoint")) as ws:
         await receive(ws)
         for i in range(2000):
             runtime.bus.publish(update("ac-1.setpoint", float(i)))
@@ -111,7 +118,7 @@ async def test_a_slow_client_loses_the_oldest_and_is_told_how_many(quiet_hall: t
     url, runtime = quiet_hall
     runtime.live.close()
     runtime.live = LiveFanout(runtime.bus, client_queue=50)
-    async with connect(ws_url(url, "?points=ac-1.setpoint")) as ws:
+    async with connect(await staff_ws_url(url, runtime, "?points=ac-1.setpoint")) as ws:
         await receive(ws)
         for i in range(1000):  # one synchronous burst: the sender cannot run until it is over
             runtime.bus.publish(update("ac-1.setpoint", float(i)))
@@ -122,7 +129,7 @@ async def test_a_slow_client_loses_the_oldest_and_is_told_how_many(quiet_hall: t
 
 async def test_runtime_shutdown_closes_streams_with_going_away(quiet_hall: tuple[str, HallRuntime]) -> None:
     url, runtime = quiet_hall
-    async with connect(ws_url(url)) as ws:
+    async with connect(await staff_ws_url(url, runtime)) as ws:
         await receive(ws)
         runtime.live.close()
         with pytest.raises(ConnectionClosed):
@@ -135,7 +142,7 @@ async def test_server_shutdown_closes_open_streams(tmp_path: Path) -> None:
     site = make_site(modbus_device("ac-1", free_port()))
     runtime = HallRuntime(site, tmp_path / "site.yaml", tmp_path / "data", poll_devices=False)
     async with running_app(runtime) as url:
-        ws = await connect(ws_url(url))
+        ws = await connect(await staff_ws_url(url, runtime))
         await receive(ws)
     # Leaving running_app shut the server down with this client still connected.
     with pytest.raises(ConnectionClosed):
