@@ -7,10 +7,11 @@ import contextlib
 import logging
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.client import MQTT_ERR_SUCCESS
 
 from iot_gateway.mqtt_settings import MqttSettings
 from twin.backoff import RetryDelay
@@ -149,6 +150,25 @@ class SharedMqttClient:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=self.settings.timeout_s)
         except aiomqtt.MqttError as error:
             raise MqttDisconnected(f"publish to {topic} on {self.settings.label} failed: {error}") from error
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]], qos: int = 0, retain: bool = False) -> None:
+        """Publish a batch in order; MqttDisconnected when the link is down or breaks before the broker has
+        acknowledged the last one. Every message but the last goes straight to paho (keep a batch within
+        max_inflight: paho scans its whole queue on every acknowledgement). An aiomqtt publish per message costs a task, an event, a semaphore and a timeout each,
+        which at 10,000 messages/s cost more CPU than the messages themselves. Only the last is awaited: a broker
+        acknowledges QoS 1 publishes of one connection in the order it received them (MQTT 3.1.1 section 4.6),
+        so its acknowledgement covers the batch."""
+        client = self._client
+        if client is None or not self.connected:
+            raise MqttDisconnected(f"{self.settings.label} is not connected")
+        if not messages:
+            return
+        paho = client._client  # aiomqtt has no batch publish; its own publish() calls this same method
+        for topic, payload in messages[:-1]:
+            if paho.publish(topic, payload, qos, retain).rc != MQTT_ERR_SUCCESS:
+                raise MqttDisconnected(f"publish to {topic} on {self.settings.label} failed: link down")
+        topic, payload = messages[-1]
+        await self.publish(topic, payload, qos, retain)
 
     # --- the connection task -------------------------------------------------------------------------------
 
