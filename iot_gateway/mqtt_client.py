@@ -154,10 +154,11 @@ class SharedMqttClient:
     async def publish_many(self, messages: Sequence[tuple[str, bytes]], qos: int = 0, retain: bool = False) -> None:
         """Publish a batch in order; MqttDisconnected when the link is down or breaks before the broker has
         acknowledged the last one. Every message but the last goes straight to paho (keep a batch within
-        max_inflight: paho scans its whole queue on every acknowledgement). An aiomqtt publish per message costs a task, an event, a semaphore and a timeout each,
-        which at 10,000 messages/s cost more CPU than the messages themselves. Only the last is awaited: a broker
-        acknowledges QoS 1 publishes of one connection in the order it received them (MQTT 3.1.1 section 4.6),
-        so its acknowledgement covers the batch."""
+        max_inflight: paho scans its whole queue on every acknowledgement). An aiomqtt publish per message
+        costs a task, an event, a semaphore and a timeout each, which at 10,000 messages/s cost more CPU than
+        the messages themselves. Only the last is awaited: a broker acknowledges QoS 1 publishes of one
+        connection in the order it received them (MQTT 3.1.1 section 4.6), so its acknowledgement covers
+        the batch."""
         client = self._client
         if client is None or not self.connected:
             raise MqttDisconnected(f"{self.settings.label} is not connected")
