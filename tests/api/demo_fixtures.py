@@ -18,6 +18,7 @@ from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
 from iot_gateway.broker import MqttBrokerLauncher
 from iot_gateway.simulators.hall import HallLayout, HallSimulator, read_layout
 from iot_gateway.simulators.site_ports import with_free_ports
+from tests.api.auth_helpers import staff_headers
 from tests.api.server import running_app
 from twin.site.loader import load_site
 from twin.site.model import DeviceKind, SiteConfig
@@ -113,6 +114,8 @@ async def running_demo(tmp_path: Path, model_cache: Path | None = None) -> Async
                 runtime.cache_dir = model_cache
             app = create_app(runtime, extra_routers=[scenario_router(hall)])
             async with running_app(runtime, app) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+                # Logged in as facility: points, history, /ws and the scenario controls are for staff only.
+                client.headers.update(await staff_headers(runtime, client))
                 yield DemoHall(url, client, runtime, hall, broker, layout)
         finally:
             await hall.stop()

@@ -208,3 +208,26 @@ async def test_audit_api_for_admins_with_filters_and_paging(served: Served) -> N
     assert bad.status_code == 422 and "until='yesterday'" in bad.json()["detail"]
     verify = (await served.client.get("/api/audit/verify", headers=admin)).json()
     assert verify["ok"] and verify["checked"] == 3
+
+
+async def test_demo_accounts_one_per_role_created_then_reset(tmp_path: Path) -> None:
+    from api.demo import ensure_demo_users
+    from store import Store
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    assert await ensure_demo_users(url, "demo") == ["admin", "facility", "security", "maintenance", "manager"]
+    store = await Store.open(url)
+    try:
+        await store.users.set_disabled("security", True)
+        await store.users.set_password("admin", "changed")
+    finally:
+        await store.close()
+    await ensure_demo_users(url, "demo")  # the next `halltwin demo` puts every account back
+    store = await Store.open(url)
+    try:
+        for role in Role:
+            user = await store.users.verify_password(role.value, "demo")
+            assert user is not None and user.role is role, role
+        assert await store.audit.count(action="user.reset") == 10
+    finally:
+        await store.close()

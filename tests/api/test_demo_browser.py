@@ -72,7 +72,7 @@ async def test_live_demo_hall_turns_green_then_the_fire_zone_red(
     async with running_demo(tmp_path, model_cache) as demo:
         # The viewer loads (and the server converts the model) while the gateway's first polls come in.
         viewer, _ = await asyncio.gather(
-            Viewer.open(browser, demo.url, screenshot_dir),
+            Viewer.open(browser, demo.url, screenshot_dir, demo.runtime),
             demo.wait_points("every point GOOD", all_good, ALL_GOOD_DEADLINE_S),
         )
         await viewer.page.wait_for_function(MOSTLY_NORMAL, arg=MOST, timeout=STEP_TIMEOUT_MS)

@@ -178,7 +178,8 @@ class Watch:
 async def watching(demo: DemoHall, point_ids: list[str]) -> AsyncIterator[Watch]:
     """A real WebSocket client (filtered to ``point_ids``) and a real MQTT subscriber, read in owned tasks."""
     watch = Watch()
-    ws_url = demo.url.replace("http://", "ws://") + "/ws?points=" + ",".join(point_ids)
+    token = demo.client.headers["Authorization"].removeprefix("Bearer ")  # the stream is for staff only
+    ws_url = demo.url.replace("http://", "ws://") + "/ws?points=" + ",".join(point_ids) + f"&token={token}"
     broker = demo.broker
     async with connect(ws_url, open_timeout=10) as socket, aiomqtt.Client(broker.host, broker.port, timeout=5) as mqtt:
         for pid in point_ids:

@@ -15,6 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from api import routes_model, static
+from api.runtime import HallRuntime
+from tests.api.auth_helpers import browser_cookies, staff_headers
 from tests.api.server import FZK_OFFICE_SPACE, keep_screenshot, make_runtime, running_app, write_fzk_site
 from tests.peers import REPO_ROOT
 from twin.points import PointUpdate, Quality
@@ -43,8 +45,13 @@ class Viewer:
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     @classmethod
-    async def open(cls, browser: Any, url: str, shots: Path) -> Viewer:
-        viewer = cls(await browser.new_page(viewport=VIEWPORT), shots)
+    async def open(cls, browser: Any, url: str, shots: Path, runtime: HallRuntime | None) -> Viewer:
+        """The viewer in a browser context logged in as a facility user (the twin is for staff only); without a
+        runtime (an app with no accounts), not logged in."""
+        context = await browser.new_context(viewport=VIEWPORT)
+        if runtime is not None:
+            await context.add_cookies(await browser_cookies(runtime, url))
+        viewer = cls(await context.new_page(), shots)
         await viewer.page.goto(url + "/")
         await viewer.page.wait_for_function(
             "window.hallTwin && window.hallTwin.state !== 'loading'", timeout=READY_TIMEOUT_MS
@@ -94,7 +101,7 @@ async def test_fzk_house_renders_picks_and_switches_storeys(
 ) -> None:
     runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url:
-        viewer = await Viewer.open(browser, url, screenshot_dir)
+        viewer = await Viewer.open(browser, url, screenshot_dir, runtime)
         distinct, covered = await viewer.canvas_colours()
         assert distinct > 100, f"the canvas looks blank: {distinct} distinct colours"
         assert covered > 0.2, f"the building covers only {covered:.0%} of the canvas"
@@ -203,7 +210,7 @@ async def test_live_points_colour_devices_and_fill_the_panel(
         bus = runtime.bus
         bus.publish_many([update("door-1.open", False), update("door-1.forced", False)])
         bus.publish(update("ac-1.supply_air_temp", 18.5))
-        viewer = await Viewer.open(browser, url, screenshot_dir)
+        viewer = await Viewer.open(browser, url, screenshot_dir, runtime)
         await viewer.until("document.getElementById('live-status').dataset.status === 'connected'")
         state_of = "([guid, state]) => window.hallTwin.elementState(guid) === state"
         await viewer.until(state_of, [OFFICE_DOOR, "normal"])
@@ -249,6 +256,7 @@ async def test_a_point_s_last_hour_is_drawn_from_history(
     site = write_fzk_site(fzk_site.parent, devices=live_devices())
     runtime = make_runtime(site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+        client.headers.update(await staff_headers(runtime, client))
         now = time.time()
         # One sample a minute for the last hour: 20.0, 20.5, ... 24.5, then again.
         temps = [20.0 + (i % 10) * 0.5 for i in range(60)]
@@ -266,7 +274,7 @@ async def test_a_point_s_last_hour_is_drawn_from_history(
             assert time.monotonic() < deadline, "the history store did not record the samples"
             await asyncio.sleep(0.1)
 
-        viewer = await Viewer.open(browser, url, screenshot_dir)
+        viewer = await Viewer.open(browser, url, screenshot_dir, runtime)
         await viewer.until("document.getElementById('live-status').dataset.status === 'connected'")
         await viewer.select_storey(ERDGESCHOSS)
         await viewer.click_element(INNER_WALL)
@@ -308,7 +316,7 @@ async def test_device_pictograms_follow_the_ifc_class_and_type(
 ) -> None:
     runtime = make_runtime(fzk_site, tmp_path / "data", cache_dir=model_cache)
     async with running_app(runtime) as url:
-        viewer = await Viewer.open(browser, url, screenshot_dir)
+        viewer = await Viewer.open(browser, url, screenshot_dir, runtime)
         got = await viewer.js(
             """async (cases) => {
               const { symbolOf } = await import('/src/symbols.js');
@@ -329,7 +337,7 @@ async def test_viewer_works_on_a_server_without_live_data(
     app.include_router(routes_model.router)
     static.mount_viewer(app)
     async with running_app(runtime, app) as url:
-        viewer = await Viewer.open(browser, url, screenshot_dir)
+        viewer = await Viewer.open(browser, url, screenshot_dir, None)
         await viewer.until("document.getElementById('live-status').dataset.status === 'offline'")
         assert await viewer.page.get_by_test_id("live-status").inner_text() == "无实时数据"
         await viewer.select_storey(ERDGESCHOSS)
@@ -351,7 +359,7 @@ async def test_demo_hall_in_the_viewer(tmp_path: Path, model_cache: Path, browse
     runtime = make_runtime(site_path, tmp_path / "data", cache_dir=model_cache)
     points = list(runtime.point_catalog.values())
     async with running_app(runtime) as url:
-        viewer = await Viewer.open(browser, url, screenshot_dir)
+        viewer = await Viewer.open(browser, url, screenshot_dir, runtime)
         distinct, covered = await viewer.canvas_colours()
         assert distinct > 100 and covered > 0.12, (distinct, covered)  # a long, low hall seen from a corner
         await viewer.screenshot("demo_hall_all_storeys.png")
@@ -420,7 +428,7 @@ async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
 
     async with running_demo(tmp_path, model_cache) as demo:
         viewer, _ = await asyncio.gather(
-            Viewer.open(browser, demo.url, screenshot_dir),
+            Viewer.open(browser, demo.url, screenshot_dir, demo.runtime),
             demo.wait_points("every point GOOD", all_good, ALL_GOOD_DEADLINE_S),
         )
         await viewer.until("window.hallTwin.scenarioApi === true")
