@@ -91,7 +91,9 @@ class MqttBridge:
     async def start(self) -> None:
         if self._task is not None:
             return
-        self._subscription = self.bus.subscribe("mqtt-bridge")
+        # Room for a burst of every point at once (a big hall's first poll: 10,000 values in a moment); the
+        # bridge coalesces per point, so the queue only has to hold one burst, not a backlog.
+        self._subscription = self.bus.subscribe("mqtt-bridge", maxsize=100_000)
         self.client.start()
         self._task = asyncio.create_task(self._run(), name=f"mqtt-bridge:{self.site_id}")
 

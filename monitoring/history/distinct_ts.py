@@ -19,6 +19,11 @@ class DistinctTimestamps:
     def __init__(self) -> None:
         self._newest: dict[object, tuple[int, int]] = {}  # point -> (newest assigned, newest original)
 
+    @property
+    def newest(self) -> dict[object, tuple[int, int]]:
+        """The state itself, for a hot loop that handles the common case (a tick past the newest) inline."""
+        return self._newest
+
     def known(self, point: object) -> bool:
         return point in self._newest
 

@@ -184,19 +184,26 @@ class SQLiteHistoryStore:
                 rows: list[Row] = []
                 late: list[tuple[int, int, PointUpdate]] = []
                 stamps = self._stamps
+                newest = stamps.newest  # point -> (newest stored, newest original): the common case inline
                 for update in updates:
                     pid = ids.get(update.point_id)
                     if pid is None:
                         pid = self._point_id(conn, update.point_id)
-                    if not stamps.known(pid):
-                        newest = conn.execute(sql.NEWEST_SAMPLE, (pid,)).fetchone()[0]
-                        if newest is not None:
-                            stamps.seed(pid, newest)
-                    ts_us = stamps.assign(pid, round(update.ts * 1e6))
-                    if ts_us is None:
-                        late.append((pid, round(update.ts * 1e6), update))
-                    else:
+                    ts_us = round(update.ts * 1e6)
+                    state = newest.get(pid)
+                    if state is not None and ts_us > state[0]:
+                        newest[pid] = (ts_us, ts_us)  # after everything stored for the point: as it is
                         rows.append(_to_row(pid, ts_us, update))
+                        continue
+                    if state is None:
+                        stored = conn.execute(sql.NEWEST_SAMPLE, (pid,)).fetchone()[0]
+                        if stored is not None:
+                            stamps.seed(pid, stored)
+                    distinct = stamps.assign(pid, ts_us)
+                    if distinct is None:
+                        late.append((pid, ts_us, update))
+                    else:
+                        rows.append(_to_row(pid, distinct, update))
                 conn.executemany(sql.INSERT_SAMPLE, rows)
                 for pid, ts_us, update in late:
                     rows.append(self._insert_late(conn, pid, ts_us, update))
