@@ -92,6 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     site_path: Path = args.site.resolve()
     data_dir: Path = args.data_dir or site_path.parent / "halltwin-data"
+    db_url = _db_url(args, data_dir, "serve")
+    if db_url is None:
+        return 2
     try:
         history = HistoryConfig(args.history, args.vm_url)
         auth = AuthSettings.from_env()  # HALLTWIN_SESSION_HOURS
@@ -102,9 +105,6 @@ def _serve(args: argparse.Namespace) -> int:
             probe_network(site.bacnet)  # bacnet.interface / bacnet.port: one clear message, not a traceback
     except (ValueError, MqttSettingsError) as exc:
         print(f"halltwin serve: {exc}", file=sys.stderr)
-        return 2
-    db_url = _db_url(args, data_dir, "serve")
-    if db_url is None:
         return 2
     runtime = HallRuntime(
         site, site_path, data_dir, history=history, mqtt_bridge=args.mqtt_bridge, db_url=db_url, auth=auth

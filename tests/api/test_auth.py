@@ -231,3 +231,17 @@ async def test_demo_accounts_one_per_role_created_then_reset(tmp_path: Path) -> 
         assert await store.audit.count(action="user.reset") == 10
     finally:
         await store.close()
+
+
+async def test_a_node_without_accounts_says_how_to_add_the_first_admin(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = HallRuntime(make_site(modbus_device("ac-1", free_port())), tmp_path / "site.yaml", tmp_path / "data",
+                          poll_devices=False)  # fmt: skip
+    await runtime.start()
+    try:
+        assert await runtime.store.users.list() == []  # serve creates no account
+    finally:
+        await runtime.stop()
+    hint = [r.getMessage() for r in caplog.records if "halltwin user add" in r.getMessage()]
+    assert hint and f"--db sqlite:///{tmp_path / 'data' / 'halltwin.sqlite'}" in hint[0]

@@ -125,3 +125,51 @@ async def test_concurrent_appends_from_two_engines_never_fork(db_url: str, clock
     finally:
         await first.close()
         await second.close()
+
+
+APPENDER = """
+import asyncio, sys
+from store import Store
+
+async def main(url: str, count: int) -> None:
+    store = await Store.open(url)
+    try:
+        for i in range(count):
+            await store.audit.append(action="t", actor="child", role=None, client=None, target=str(i), result="ok")
+            if i == 0:
+                print("appending", flush=True)
+    finally:
+        await store.close()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+async def test_appends_from_two_processes_keep_one_chain(db_url: str) -> None:
+    """Another process appends while this one does: the head-row lock serialises them across processes."""
+    import sys
+
+    from tests.peers import REPO_ROOT
+
+    store = await Store.open(db_url)
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", APPENDER, db_url, "100", cwd=REPO_ROOT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert child.stdout is not None
+            await asyncio.wait_for(child.stdout.readline(), 60)  # the child has started appending
+            for i in range(40):
+                await store.audit.append(action="t", actor="parent", role=None, client=None, target=str(i), result="ok")
+            _, err = await asyncio.wait_for(child.communicate(), 60)
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+        assert child.returncode == 0, err.decode()
+        report = await store.audit.verify()
+        assert report.ok and report.checked == 140, report
+        assert await store.audit.count(actor="child") == 100 and await store.audit.count(actor="parent") == 40
+    finally:
+        await store.close()

@@ -147,3 +147,10 @@ def test_backup_of_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
     result = halltwin("db", "backup", str(tmp_path / "x"), db="postgresql://postgres@127.0.0.1/none")
     assert result.returncode == 2 and "pg_dump" in result.stderr
 
+
+def test_serve_refuses_a_bad_database_url_before_starting() -> None:
+    from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
+
+    ensure_demo_hall()
+    result = halltwin("serve", str(SITE_PATH), "--db", "mysql://user@host/db")
+    assert result.returncode == 2 and "halltwin serve: database URL 'mysql://user@host/db'" in result.stderr
