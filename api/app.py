@@ -29,6 +29,7 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
         ws,
     )
     from api.auth_guard import AccessGuard, document_access
+    from api.errors import document_body_errors
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +41,7 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
     # FastAPI's own /docs and /redoc load their scripts from a CDN: docs_offline serves Swagger UI locally.
     app = FastAPI(title="HallTwin", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.demo = False  # `halltwin demo` sets it: /api/health tells the login page to list the demo accounts
     docs_offline.mount_docs(app)
 
     app.include_router(routes_health.router)
@@ -57,7 +59,7 @@ def create_app(runtime: HallRuntime, extra_routers: Sequence[APIRouter] = (), pr
 
     def openapi_with_access() -> dict[str, object]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_access(plain_openapi())
+            app.openapi_schema = document_access(document_body_errors(plain_openapi()))
         return app.openapi_schema
 
     app.openapi = openapi_with_access  # type: ignore[method-assign]

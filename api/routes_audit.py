@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from api.routes_points import parse_time
+from api.routes_points import TIME_SCHEMA, parse_time
 from store import AuditEntry, Store
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -77,8 +77,12 @@ async def audit_log(
     actor: str | None = Query(None, max_length=64, description="user name"),
     action: str | None = Query(None, max_length=64, description="e.g. auth.login, point.write"),
     target: str | None = Query(None, max_length=255, description="e.g. a point or door id"),
-    since: str | None = Query(None, description="from this time on: epoch seconds or ISO 8601"),
-    until: str | None = Query(None, description="before this time: epoch seconds or ISO 8601"),
+    since: str | None = Query(
+        None, description="from this time on: epoch seconds or ISO 8601", json_schema_extra=TIME_SCHEMA
+    ),
+    until: str | None = Query(
+        None, description="before this time: epoch seconds or ISO 8601", json_schema_extra=TIME_SCHEMA
+    ),
     limit: int = Query(100, ge=1, le=MAX_PAGE),
     offset: int = Query(0, ge=0, le=2**31),
 ) -> AuditPage:

@@ -1,13 +1,34 @@
-"""/api/health: is the service up, and how far along is start-up."""
+"""/api/health: is the service up, how far along is start-up, and what the public pages show before login."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 router = APIRouter()
 
 
+class LocalName(BaseModel):
+    zh: str
+    en: str
+
+
+class Health(BaseModel):
+    status: str = Field(description='"ok" while the service answers')
+    site: str = Field(description="the site's id")
+    name: LocalName = Field(description="the hall's name, shown by the login and visitor pages")
+    demo: bool = Field(description="true under `halltwin demo`: the login page lists the demo accounts")
+    tasks: list[str] = Field(description="the running background tasks")
+
+
 @router.get("/api/health")
-async def health(request: Request) -> dict[str, object]:
+async def health(request: Request) -> Health:
     runtime = request.app.state.runtime
-    return {"status": "ok", "site": runtime.site.site.id, "tasks": sorted(runtime.task_names())}
+    site = runtime.site.site
+    return Health(
+        status="ok",
+        site=site.id,
+        name=LocalName(zh=site.name.zh, en=site.name.en),
+        demo=bool(getattr(request.app.state, "demo", False)),
+        tasks=sorted(runtime.task_names()),
+    )

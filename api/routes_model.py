@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from api.errors import error_responses
 from api.runtime import HallRuntime
 from twin.bim.convert_process import convert_cached_in_process
 from twin.bim.glb_export import ConversionResult
@@ -164,7 +165,13 @@ def _unavailable(message: str) -> JSONResponse:
     )
 
 
-@router.get("/api/model", response_class=Response, responses={200: {"content": {GLB_MEDIA_TYPE: {}}}})
+# 304: the browser's copy (If-None-Match) is current; 503: the model is converting or cannot be converted.
+MODEL_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "Not modified"}, **error_responses(503)}
+
+
+@router.get(
+    "/api/model", response_class=Response, responses={200: {"content": {GLB_MEDIA_TYPE: {}}}, **MODEL_RESPONSES}
+)
 async def get_model(request: Request) -> Response:
     """The site's building as binary glTF; node names are IFC GlobalIds."""
     try:
@@ -174,7 +181,11 @@ async def get_model(request: Request) -> Response:
     return _serve(request, files.glb_path, files.glb_etag, GLB_MEDIA_TYPE)
 
 
-@router.get("/api/model/elements", response_class=Response)
+@router.get(
+    "/api/model/elements",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, **MODEL_RESPONSES},
+)
 async def get_model_elements(request: Request) -> Response:
     """Storeys, spaces and elements of the building (GlobalId, class, name, storey, space, position)."""
     try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from api.errors import error_responses
 from iot_gateway.gateway import PointInfo, point_catalog
 from twin.points import PointUpdate, Quality
 
@@ -15,6 +16,26 @@ router = APIRouter()
 
 MAX_RANGE_S = 400 * 86_400.0  # a little over a year: longer ranges are exports, not charts
 MAX_BUCKETS = 10_000  # what a chart can draw; a finer step over a long range is refused, not truncated
+# The last second of year 9999, the largest time ISO 8601 (and datetime) can write: a larger epoch number is a
+# mistake (milliseconds, nanoseconds), and past ~9.2e15 it would overflow the history store's 64-bit integers.
+MAX_EPOCH_S = 253_402_300_799
+# What the parameters accept, as the OpenAPI document tells clients (and the fuzzer): epoch seconds or RFC 3339.
+TIME_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_EPOCH_S},
+        {"type": "string", "format": "date-time"},
+    ]
+}
+# "anyOf" replaces the one FastAPI derives from ``str | None`` (the value is parsed here, to name it in errors).
+STEP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RANGE_S}]}
+TimeParam = Annotated[
+    str | None,
+    Query(description="epoch seconds or ISO 8601 (no offset: UTC)", json_schema_extra=TIME_SCHEMA),
+]
+StepParam = Annotated[
+    str | None,
+    Query(description="seconds per bucket; none or under 60: raw samples", json_schema_extra=STEP_SCHEMA),
+]
 
 
 def catalog_of(request: Request) -> dict[str, PointInfo]:
@@ -64,7 +85,7 @@ async def list_points(request: Request) -> list[dict[str, Any]]:
     return [point_json(info, latest.get(point_id)) for point_id, info in catalog_of(request).items()]
 
 
-@router.get("/api/points/{point_id}")
+@router.get("/api/points/{point_id}", responses=error_responses(404))
 async def get_point(request: Request, point_id: str) -> dict[str, Any]:
     info = _lookup(request, point_id)
     return point_json(info, request.app.state.runtime.bus.latest.get(point_id))
@@ -76,8 +97,9 @@ def parse_time(name: str, raw: str) -> float:
     try:
         number = float(text)
     except ValueError:
+        iso = text.upper()  # RFC 3339 allows a lower-case "t" and "z"; fromisoformat does not
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+            moment = datetime.fromisoformat(iso[:-1] + "+00:00" if iso.endswith("Z") else iso)
         except ValueError:
             raise HTTPException(
                 422, detail=f"{name}={raw!r} is neither epoch seconds nor an ISO 8601 time (2024-05-01T08:00:00Z)"
@@ -87,6 +109,10 @@ def parse_time(name: str, raw: str) -> float:
         return moment.timestamp()
     if not math.isfinite(number) or number < 0:
         raise HTTPException(422, detail=f"{name}={raw!r} must be a finite, non-negative epoch time in seconds")
+    if number > MAX_EPOCH_S:
+        raise HTTPException(
+            422, detail=f"{name}={raw!r} is after the year 9999: epoch seconds, not milliseconds, are expected"
+        )
     return number
 
 
@@ -99,14 +125,19 @@ def parse_step(raw: str | None) -> float | None:
         raise HTTPException(422, detail=f"step={raw!r} must be a number of seconds, e.g. 60") from None
     if not math.isfinite(step) or step <= 0:
         raise HTTPException(422, detail=f"step={raw!r} must be a positive number of seconds")
+    if step > MAX_RANGE_S:
+        raise HTTPException(422, detail=f"step={raw!r} is longer than the longest range served (400 days)")
     return step
 
 
-@router.get("/api/points/{point_id}/history")
+@router.get("/api/points/{point_id}/history", responses=error_responses(404, 422, 500, 503))
 async def point_history(
-    request: Request, point_id: str, start: str | None = None, end: str | None = None, step: str | None = None
+    request: Request, point_id: str, start: TimeParam = None, end: TimeParam = None, step: StepParam = None
 ) -> dict[str, Any]:
-    """Samples (no step, or a step under a minute) or per-step aggregates of one point; default: the last hour."""
+    """Samples (no step, or a step under a minute) or per-step aggregates of one point; default: the last hour.
+
+    The parameters must also fit together (422 otherwise): start before end, at most 400 days between them,
+    and at most 10,000 steps in the range."""
     _lookup(request, point_id)
     runtime = request.app.state.runtime
     end_ts = parse_time("end", end) if end is not None else runtime.clock.time()

@@ -1,4 +1,4 @@
-"""Serve the web viewer (web_viewer/) and the npm three.js package at /vendor/three/ as plain ES modules."""
+"""Serve the web app (web_viewer/: the twin at /, /login, /visitor) and npm's three.js at /vendor/three/."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ WEB_VIEWER = Path(__file__).resolve().parent.parent / "web_viewer"
 THREE_PARTS = ("build", "examples/jsm")
 # Tooling files of the viewer folder that are not part of the site.
 PRIVATE_TOP_LEVEL = frozenset({"node_modules", "package.json", "package-lock.json"})
+# Pages with a path of their own (no ".html" in the address bar); "/" is index.html, the twin. Whether a user may
+# use a page is decided by the API it calls (api/access.py), not by who may download its HTML.
+PAGES = {"/login": "login.html", "/visitor": "visitor.html"}
 
 
 class ViewerFiles(StaticFiles):
@@ -74,6 +77,9 @@ def mount_viewer(app: FastAPI, viewer_dir: Path = WEB_VIEWER) -> None:
 
     async def viewer_or_not_found(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            page = PAGES.get(scope["path"].rstrip("/") or "/")
+            if page is not None:
+                scope = {**scope, "path": "/" + page, "raw_path": ("/" + page).encode()}
             await viewer(scope, receive, send)
         else:  # an unknown websocket path: the router's own refusal
             await not_found(scope, receive, send)
