@@ -14,7 +14,9 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from store import Store
+from store.sessions import SessionLookup
 from store.users import Role
+from twin.clock import Clock
 
 COOKIE_NAME = "halltwin_session"
 DEFAULT_SESSION_TTL_S = 12 * 3600.0
@@ -104,6 +106,16 @@ NOT_LOGGED_IN = AuthProblem(
 )
 
 
+def _problem(lookup: SessionLookup) -> AuthProblem:
+    if lookup.problem == "expired" and lookup.expired_at is not None:
+        return AuthProblem("session_expired", f"session expired at {iso(lookup.expired_at)}: log in again")
+    if lookup.problem == "revoked":
+        return AuthProblem("session_ended", "session ended (logged out): log in again")
+    if lookup.problem == "disabled":
+        return AuthProblem("account_disabled", "the account of this session is disabled")
+    return AuthProblem("session_unknown", "the session token is not valid: log in again")
+
+
 async def authenticate(store: Store, scope: Scope) -> tuple[Principal | None, AuthProblem | None]:
     token = token_of(scope)
     if token is None:
@@ -112,13 +124,25 @@ async def authenticate(store: Store, scope: Scope) -> tuple[Principal | None, Au
     session = lookup.session
     if session is not None:
         return Principal(session.user, session.role, client_address(scope), session.id, session.expires_at), None
-    if lookup.problem == "expired" and lookup.expired_at is not None:
-        return None, AuthProblem("session_expired", f"session expired at {iso(lookup.expired_at)}: log in again")
-    if lookup.problem == "revoked":
-        return None, AuthProblem("session_ended", "session ended (logged out): log in again")
-    if lookup.problem == "disabled":
-        return None, AuthProblem("account_disabled", "the account of this session is disabled")
-    return None, AuthProblem("session_unknown", "the session token is not valid: log in again")
+    return None, _problem(lookup)
+
+
+SESSION_RECHECK_S = 60.0  # a long-lived connection notices a logout or a disabled account this soon
+
+
+async def until_session_ends(
+    store: Store, scope: Scope, clock: Clock, recheck_s: float = SESSION_RECHECK_S
+) -> AuthProblem:
+    """Wait (on the runtime's clock) until the session of ``scope`` expires, is ended or its user disabled; returns
+    why. A WebSocket outlives the request that opened it, so its session is watched for as long as it is open."""
+    token = token_of(scope)
+    if token is None:
+        return NOT_LOGGED_IN
+    while True:
+        lookup = await store.sessions.lookup(token)
+        if lookup.session is None:
+            return _problem(lookup)
+        await clock.sleep(max(0.0, min(recheck_s, lookup.session.expires_at - clock.time())))
 
 
 def current_principal(connection: HTTPConnection) -> Principal:

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from api.auth import until_session_ends
 from api.live_fanout import Frame, LiveFanout, LiveFeed
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ router = APIRouter()
 
 GOING_AWAY = 1001  # RFC 6455: the server is shutting down
 POLICY_VIOLATION = 1008
+SESSION_CLOSED = 4401  # as the access guard refuses a connection without a valid session
 SEND_TIMEOUT_S = 10.0  # a client that accepts nothing for this long is cut off
 
 
@@ -61,13 +63,24 @@ async def live_stream(websocket: WebSocket, points: str | None = None) -> None:
     feed = fanout.open(wanted)
     sender = asyncio.create_task(_send(websocket, feed), name=f"{feed.subscription.name}:send")
     receiver = asyncio.create_task(_receive(websocket), name=f"{feed.subscription.name}:receive")
+    # The session is watched while the stream is open: expiry, logout or a disabled account close it (4401).
+    watcher = asyncio.create_task(
+        until_session_ends(runtime.store, websocket.scope, runtime.clock), name=f"{feed.subscription.name}:session"
+    )
     try:
-        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({sender, receiver, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         fanout.release(feed)
-        for task in (sender, receiver):
+        for task in (sender, receiver, watcher):
             task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
+        await asyncio.gather(sender, receiver, watcher, return_exceptions=True)
+    if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
+        if websocket.application_state is WebSocketState.CONNECTED:
+            try:
+                await websocket.close(SESSION_CLOSED, watcher.result().detail.encode()[:120].decode("utf-8", "ignore"))
+            except (RuntimeError, OSError):
+                pass
+        return
     if sender.done() and not sender.cancelled() and sender.exception() is None and sender.result() == "closed":
         # The feed was closed by shutdown: say so, instead of just dropping the TCP connection.
         if websocket.application_state is WebSocketState.CONNECTED:

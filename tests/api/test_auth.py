@@ -245,3 +245,28 @@ async def test_a_node_without_accounts_says_how_to_add_the_first_admin(
         await runtime.stop()
     hint = [r.getMessage() for r in caplog.records if "halltwin user add" in r.getMessage()]
     assert hint and f"--db sqlite:///{tmp_path / 'data' / 'halltwin.sqlite'}" in hint[0]
+
+
+async def test_an_open_stream_closes_when_its_session_expires_or_ends(served: Served) -> None:
+    ws_url = served.url.replace("http://", "ws://") + "/ws"
+    token = await login(served.client, "ops")
+    async with connect(f"{ws_url}?token={token}") as ws:
+        assert '"snapshot"' in str(await ws.recv())
+        await served.clock.advance(LIMITS.session_ttl_s)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason.startswith("session expired at")
+
+    token = await login(served.client, "ops")
+    async with connect(f"{ws_url}?token={token}") as ws:
+        assert '"snapshot"' in str(await ws.recv())
+        logout = await served.client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+        assert logout.status_code == 204
+        await served.clock.advance(60)  # the stream re-checks its session every minute
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason.startswith("session ended")
