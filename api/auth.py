@@ -58,7 +58,7 @@ class Principal:
     role: Role
     client: str | None
     session_id: int
-    expires_at: float
+    expires_at: float = float("inf")  # a principal made in code (a system caller) does not expire
 
 
 @dataclass(frozen=True)
