@@ -23,7 +23,7 @@ SEND_TIMEOUT_S = 10.0  # a client that accepts nothing for this long is cut off
 
 
 def _encode(frame: Frame) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return frame if isinstance(frame, str) else json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
 def fanout_of(websocket: WebSocket) -> LiveFanout:
