@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from store.audit import AuditEntry, AuditLog, VerifyReport
 from store.sessions import Session, SessionRepository
 from store.url import DatabaseUrlError, async_url, default_url, display, sqlite_path
 from store.users import Role, User, UserError, UserRepository, WallClock
+
+# Alembic logs a dozen INFO lines (plugins, "Context impl") as it loads and migrates; only its warnings concern an
+# operator. Set before anything imports alembic (store.migrate does, lazily).
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 __all__ = [
     "AuditEntry",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,8 +13,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Alembic logs a dozen INFO lines (plugins, "Context impl") on every start; only its warnings concern an operator.
-logging.getLogger("alembic").setLevel(logging.WARNING)
 # Two nodes starting on one PostgreSQL database must not both create the tables: one waits for the other.
 PG_MIGRATION_LOCK = 0x48414C4C  # "HALL"
 
