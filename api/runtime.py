@@ -117,6 +117,7 @@ class HallRuntime:
         """Before the gateway: every login and command is audited, so nothing may run without the store."""
         self._store = await Store.open(self.db_url, clock=self.clock)
         log.info("store: %s", self._store.display_url)
+        await self._store.sessions.purge()  # sessions that ended more than a week ago
         if not await self._store.users.list():
             log.warning(
                 "no user accounts yet: add the first admin with `halltwin user add NAME --role admin --db %s`",

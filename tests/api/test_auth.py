@@ -270,3 +270,21 @@ async def test_an_open_stream_closes_when_its_session_expires_or_ends(served: Se
                 await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     assert closed.value.rcvd.reason.startswith("session ended")
+
+
+async def test_a_node_on_postgresql_logs_in_and_audits(tmp_path: Path) -> None:
+    from tests.store.pg import pg_unavailable, temporary_database
+
+    reason = pg_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with temporary_database() as url:
+        site = make_site(modbus_device("ac-1", free_port()))
+        runtime = HallRuntime(site, tmp_path / "site.yaml", tmp_path / "data", poll_devices=False, db_url=url)
+        async with running_app(runtime) as base, httpx.AsyncClient(base_url=base, timeout=10.0) as client:
+            assert runtime.store.display_url == url
+            await create_user(runtime.store, "ops", Role.FACILITY)
+            headers = await login_headers(client, "ops")
+            assert (await client.get("/api/points", headers=headers)).status_code == 200
+            assert [e.action for e in await runtime.store.audit.query()] == ["auth.login"]
+        assert not (tmp_path / "data" / "halltwin.sqlite").exists()
