@@ -29,6 +29,7 @@ MESSAGES_PER_S = 1_000  # two points each: 2,000 point updates/s
 DURATION_S = 8.0
 WARMUP_S = 1.0
 TICK_S = 0.01
+GOAL_P99_MS = 10.0
 TOPIC = "hall/bench/env"
 GUID = "3" * 22
 
@@ -243,6 +244,8 @@ async def _main() -> None:
         finally:
             await broker.stop()
     print(f"ratio halltwin/baseline: p50 {full[0] / base[0]:.1f}x, p99 {full[1] / base[1]:.1f}x")
+    verdict = "met" if full[1] <= GOAL_P99_MS else "NOT met"
+    print(f"goal: p99 <= {GOAL_P99_MS:g} ms at {2 * MESSAGES_PER_S:,} updates/s: {verdict} ({full[1]:.1f} ms)")
 
 
 def main() -> None:
