@@ -97,7 +97,9 @@ async def running_app(runtime: HallRuntime, app: FastAPI | None = None) -> Async
     lifespan then stops the runtime) and awaits it, also when the test failed.
     """
     app = app if app is not None else create_app(runtime)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
+    # every keep-alive response waited ~40 ms for a delayed ACK (headers and body are two writes).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
