@@ -80,6 +80,11 @@ class AccessGuard:
         if not access.allows(rule, principal.role):
             log.info("refused %s %s to %s (role %s)", method, path, principal.name, principal.role.value)
             detail = f"role {principal.role.value!r} may not use {method} {path} (allowed: {access.describe(rule)})"
+            # Who tried to reach what, and from where (T/ZAS 4012 8.4.4): a logged-in refusal is audited.
+            await store.audit.append(
+                action="access.refused", actor=principal.name, role=principal.role.value, client=principal.client,
+                target=f"{method} {path}", result="refused", detail=detail,
+            )  # fmt: skip
             await self._refuse(scope, receive, send, 403, "forbidden", detail)
             return
         scope.setdefault("state", {})["principal"] = principal

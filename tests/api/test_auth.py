@@ -191,11 +191,14 @@ async def test_audit_api_for_admins_with_filters_and_paging(served: Served) -> N
     await served.client.post("/api/auth/login", json={"username": "ops", "password": "wrong"})
     refused = await served.client.get("/api/audit", headers=ops)
     assert refused.status_code == 403 and "role 'facility' may not use GET /api/audit" in refused.json()["detail"]
+    assert await audit_rows(served, "access.refused") == [
+        ("ops", "refused", "127.0.0.1", "role 'facility' may not use GET /api/audit (allowed: admin)")
+    ]
     page = (await served.client.get("/api/audit", params={"actor": "ops", "limit": 1}, headers=admin)).json()
-    assert page["total"] == 2 and len(page["entries"]) == 1
-    assert page["entries"][0]["result"] == "failed" and page["entries"][0]["client"] == "127.0.0.1"
+    assert page["total"] == 3 and len(page["entries"]) == 1
+    assert page["entries"][0]["action"] == "access.refused" and page["entries"][0]["client"] == "127.0.0.1"
     second = await served.client.get("/api/audit", params={"actor": "ops", "limit": 1, "offset": 1}, headers=admin)
-    assert second.json()["entries"][0]["result"] == "ok"
+    assert second.json()["entries"][0]["result"] == "failed"
     failed = (
         await served.client.get(
             "/api/audit", params={"action": "auth.login", "since": "2000-01-01T00:00:00Z"}, headers=admin
@@ -207,7 +210,7 @@ async def test_audit_api_for_admins_with_filters_and_paging(served: Served) -> N
     bad = await served.client.get("/api/audit", params={"until": "yesterday"}, headers=admin)
     assert bad.status_code == 422 and "until='yesterday'" in bad.json()["detail"]
     verify = (await served.client.get("/api/audit/verify", headers=admin)).json()
-    assert verify["ok"] and verify["checked"] == 3
+    assert verify["ok"] and verify["checked"] == 4
 
 
 async def test_demo_accounts_one_per_role_created_then_reset(tmp_path: Path) -> None:
