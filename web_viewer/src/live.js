@@ -9,6 +9,7 @@ const ALARM_PREFIXES = ['smoke_', 'ebtn_', 'leak_'];
 const QUALITY_STATES = { GOOD: 'normal', STALE: 'stale', BAD: 'bad', UNAVAILABLE: 'unavailable' };
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+const WS_UNAUTHORIZED = 4401; // api/auth_guard.py: 4000 + HTTP 401
 
 export function isAlarmPoint(point) {
   if (point.kind && point.kind !== 'binary') return false;
@@ -32,10 +33,12 @@ export function worst(states) {
 }
 
 export class LiveData {
-  // onStatus(status): 'connecting' | 'connected' | 'reconnecting' | 'offline'; onChange(Set of GlobalIds)
-  constructor({ onStatus, onChange }) {
+  // onStatus(status): 'connecting' | 'connected' | 'reconnecting' | 'offline'; onChange(Set of GlobalIds);
+  // onUnauthorized(reason): the server closed the stream because the session is gone (close code 4401)
+  constructor({ onStatus, onChange, onUnauthorized = null }) {
     this.onStatus = onStatus;
     this.onChange = onChange;
+    this.onUnauthorized = onUnauthorized;
     this.points = new Map(); // point id -> /api/points entry
     this.byGuid = new Map(); // GlobalId -> [point id]
     this.samples = new Map(); // point id -> {v, q, ts, sts}
@@ -101,9 +104,14 @@ export class LiveData {
       this.setStatus('connected');
     });
     socket.addEventListener('message', (event) => this.receive(event.data));
-    socket.addEventListener('close', () => {
+    socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (event.code === WS_UNAUTHORIZED && this.onUnauthorized) {
+        this.stopped = true; // retrying cannot help: only a new login can
+        this.onUnauthorized('session_expired');
+        return;
+      }
       this.scheduleReconnect();
     });
   }

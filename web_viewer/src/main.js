@@ -13,6 +13,7 @@ import { InfoPanel } from './panel.js';
 import { Picker } from './picking.js';
 import { ScenarioPanel } from './scenarios.js';
 import { Stage } from './scene.js';
+import { Shell } from './shell.js';
 
 const CLICK_SLOP_PX = 5; // a pointer that moved further was orbiting, not clicking
 const BLINK_MS = 600;
@@ -44,6 +45,9 @@ function setState(state, error = null) {
 async function main() {
   const i18n = new I18n();
   await i18n.load(I18n.savedLanguage());
+  // The shared header first: without a session the page goes to /login before loading the building.
+  const shell = new Shell(document.querySelector('header.shell'), i18n, 'twin');
+  if (!(await shell.start())) return;
   const overlay = document.getElementById('overlay');
   const overlayText = document.getElementById('overlay-text');
   const stage = new Stage(document.getElementById('stage'));
@@ -202,6 +206,7 @@ async function main() {
   };
   live = new LiveData({
     onStatus: showStatus,
+    onUnauthorized: (reason) => shell.sessionLost(reason),
     onChange: (guids) => {
       for (const guid of guids) {
         const state = live.elementState(guid);
