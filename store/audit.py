@@ -105,10 +105,13 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
-def _limited(name: str, value: str | None, size: int) -> str | None:
-    if value is not None and len(value) > size:
+def _limited(name: str, value: str | None, size: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if size is not None and len(value) > size:
         raise AuditError(f"audit {name} is longer than {size} characters: {value[:40]!r}...")
-    return value
+    # PostgreSQL text cannot hold NUL; a row is kept (with U+FFFD in its place) rather than lost.
+    return value.replace("\x00", "\ufffd")
 
 
 class AuditLog:
@@ -149,7 +152,7 @@ class AuditLog:
             "target": _limited("target", target, 255),
             "arguments": _canonical(arguments),
             "result": result,
-            "detail": detail,
+            "detail": _limited("detail", detail),
             "idempotency_key": _limited("idempotency key", idempotency_key, 128),
         }
         async with self._lock, self._engine.begin() as conn:
@@ -174,6 +177,8 @@ class AuditLog:
         until: float | None,
     ) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
+        if any("\x00" in text for text in (actor, action, target) if text is not None):
+            return [sa.false()]  # no stored text holds NUL (see _limited); PostgreSQL would refuse the query
         if actor is not None:
             conditions.append(audit_log.c.actor == actor)
         if action is not None:

@@ -105,6 +105,8 @@ class UserRepository:
         return User(int(user_id), name, role, False, now, now)
 
     async def get(self, name: str) -> User | None:
+        if not NAME_PATTERN.fullmatch(name):
+            return None  # no stored name looks like this (and PostgreSQL refuses NUL in a query)
         async with self._engine.connect() as conn:
             row = (await conn.execute(sa.select(users).where(users.c.name == name))).first()
         return _user(row) if row is not None else None
@@ -146,8 +148,10 @@ class UserRepository:
     async def verify_password(self, name: str, password: str) -> User | None:
         """The user when the password is right and the account enabled, else None. An unknown name costs the same
         hash as a known one, so response times do not tell which names exist."""
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.name == name))).first()
+        row = None
+        if NAME_PATTERN.fullmatch(name):  # other names exist nowhere (and PostgreSQL refuses NUL in a query)
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(sa.select(users).where(users.c.name == name))).first()
         if row is None or not password or len(password) > MAX_PASSWORD:
             if self._dummy_hash is None:
                 self._dummy_hash = await self.hash("not a password of anyone")

@@ -173,3 +173,16 @@ async def test_appends_from_two_processes_keep_one_chain(db_url: str) -> None:
         assert await store.audit.count(actor="child") == 100 and await store.audit.count(actor="parent") == 40
     finally:
         await store.close()
+
+
+async def test_text_with_nul_is_kept_and_filters_with_nul_match_nothing(store: Store) -> None:
+    """PostgreSQL text cannot hold NUL: the row is kept with U+FFFD, and a NUL filter is no error."""
+    entry = await store.audit.append(action="auth.login", actor="a\x00b", role=None, client="c\x00", result="failed",
+                                     detail="x\x00y", arguments={"k": "v\x00"})  # fmt: skip
+    assert (entry.actor, entry.client, entry.detail) == ("a\ufffdb", "c\ufffd", "x\ufffdy")
+    assert entry.arguments == {"k": "v\x00"}  # JSON escapes it
+    assert await store.audit.query(actor="a\x00b") == []
+    assert await store.audit.count(target="\x00") == 0
+    assert (await store.audit.verify()).ok
+    assert await store.users.get("a\x00b") is None
+    assert await store.users.verify_password("a\x00b", "pw") is None
