@@ -231,6 +231,8 @@ class AuditLog:
 
     async def find_by_idempotency_key(self, key: str, actor: str | None) -> AuditEntry | None:
         """The newest entry that ``actor`` wrote with this idempotency key (a retried command finds its first try)."""
+        if "\x00" in key or (actor is not None and "\x00" in actor):
+            return None  # stored keys never hold NUL (see _limited); PostgreSQL would refuse the query
         actor_match = audit_log.c.actor.is_(None) if actor is None else audit_log.c.actor == actor
         query = (
             sa.select(audit_log)

@@ -183,6 +183,7 @@ async def test_text_with_nul_is_kept_and_filters_with_nul_match_nothing(store: S
     assert entry.arguments == {"k": "v\x00"}  # JSON escapes it
     assert await store.audit.query(actor="a\x00b") == []
     assert await store.audit.count(target="\x00") == 0
+    assert await store.audit.find_by_idempotency_key("k\x00", "a\x00b") is None
     assert (await store.audit.verify()).ok
     assert await store.users.get("a\x00b") is None
     assert await store.users.verify_password("a\x00b", "pw") is None
