@@ -110,8 +110,12 @@ class HallRuntime:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         await self._open_store()
-        await self._start_points()
-        await self._start_commands()  # after the gateway: the router writes through its pollers
+        try:
+            await self._start_points()
+            await self._start_commands()  # after the gateway: the router writes through its pollers
+        except BaseException:
+            await self.stop()  # what did start is stopped (the lifespan never calls stop after a failed start)
+            raise
 
     async def _open_store(self) -> None:
         """Before the gateway: every login and command is audited, so nothing may run without the store."""
@@ -184,6 +188,9 @@ class HallRuntime:
         await self._stop_points()
         await cancel_and_wait(*self._tasks)
         self._tasks.clear()
+        if self._store is not None:  # last: stopping doors and pollers may still audit
+            await self._store.close()
+            self._store = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: object) -> AsyncIterator[None]:

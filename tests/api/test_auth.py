@@ -246,6 +246,8 @@ async def test_a_node_without_accounts_says_how_to_add_the_first_admin(
         assert await runtime.store.users.list() == []  # serve creates no account
     finally:
         await runtime.stop()
+    with pytest.raises(RuntimeError, match="store is not open"):
+        runtime.store  # noqa: B018 - closed by stop()
     hint = [r.getMessage() for r in caplog.records if "halltwin user add" in r.getMessage()]
     assert hint and f"--db sqlite:///{tmp_path / 'data' / 'halltwin.sqlite'}" in hint[0]
 
