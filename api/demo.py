@@ -6,9 +6,12 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import Path as PathParam
 
+from api.errors import error_responses
 from iot_gateway.simulators.hall import HallSimulator
 from iot_gateway.simulators.scenarios import SCENARIO_NAMES, ScenarioError
 from twin.ports import free_port, port_free
@@ -16,6 +19,8 @@ from twin.site.model import SiteConfig
 from twin.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+# Scenario names are listed in the schema; the handler still names a wrong one in its 422 (clients may not validate).
+ScenarioName = Annotated[str, PathParam(json_schema_extra={"enum": list(SCENARIO_NAMES)})]
 
 
 def scenario_router(hall: HallSimulator) -> APIRouter:
@@ -27,16 +32,20 @@ def scenario_router(hall: HallSimulator) -> APIRouter:
         active = {n: {"zh": s.title.zh, "en": s.title.en} for n, s in hall.active.items()}
         return {"available": list(SCENARIO_NAMES), "active": active}
 
-    @router.post("/{name}/start")
-    async def start(name: str, target: str | None = None) -> dict[str, str]:
+    @router.post("/{name}/start", responses=error_responses(404, 409, 422))
+    async def start(name: ScenarioName, target: str | None = None) -> dict[str, str]:
+        """Start a scenario; ``target`` picks its zone, door or button (a default of the site otherwise)."""
+        if name not in SCENARIO_NAMES:
+            raise HTTPException(422, detail=f"unknown scenario {name!r}: choose one of {', '.join(SCENARIO_NAMES)}")
         try:
             scenario = hall.start_scenario(name, target)
         except ScenarioError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from exc
+            # A target the site does not have (for this scenario) is not found; no default target is a conflict.
+            raise HTTPException(404 if target is not None else 409, detail=str(exc)) from exc
         return {"started": scenario.description}
 
-    @router.post("/{name}/clear")
-    async def clear(name: str) -> dict[str, str]:
+    @router.post("/{name}/clear", responses=error_responses(404))
+    async def clear(name: ScenarioName) -> dict[str, str]:
         if name not in hall.active:
             raise HTTPException(status_code=404, detail=f"scenario {name!r} is not active")
         hall.clear_scenario(name)

@@ -28,11 +28,10 @@ MAX_EXAMPLES = 10  # per operation and phase: six runs (anonymous + one per role
 PHASES = "examples,coverage,fuzzing,stateful"
 # How often a generated {point_id} is a real point: the rest are random strings (404s are tested too).
 REAL_POINT_PROBABILITY = 0.8
-# The demo's scenario controls (/api/demo/...) exist only under `halltwin demo` and drive the simulator.
-EXCLUDED_PATHS = r"^/api/demo/"
+EXCLUDED_PATHS = r"^$"  # the anonymous run: nothing left out
 # A run with a session leaves out login (the anonymous run fuzzes it; each attempt costs an Argon2 hash) and
 # logout (it would end the run's own session half-way, and every later answer would be a 401).
-SESSION_EXCLUDED_PATHS = r"^/api/demo/|^/api/auth/log(in|out)$"
+SESSION_EXCLUDED_PATHS = r"^/api/auth/log(in|out)$"
 
 
 def fuzz_config(path: Path, point_ids: list[str]) -> Path:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -196,6 +197,17 @@ async def test_logout_returns_to_login_and_ends_the_session(hall: Hall, browser:
     assert status == 401  # the cookie is gone and the session with it
     await page.goto(hall.url + "/")
     await page.wait_for_url("**/login?reason=required", timeout=STEP_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("next_", ["//127.0.0.2:9/x", "/\\127.0.0.2:9/x", "http://127.0.0.2:9/x", "/login"])
+async def test_login_never_sends_the_user_off_this_server(hall: Hall, browser: Any, next_: str) -> None:
+    """?next= comes from a link anyone can write: only a path of this server is followed (127.0.0.2 is loopback,
+    so a broken check would fail here without any packet leaving the machine)."""
+    page = await hall.page(browser)
+    await page.goto(hall.url + "/login?next=" + quote(next_, safe=""))
+    await log_in(page, "manager")
+    await page.wait_for_url(hall.url + "/", timeout=STEP_TIMEOUT_MS)  # the role's first page instead
+    await shell_ready(page)
 
 
 async def test_a_session_ended_on_the_server_sends_the_user_to_login(hall: Hall, browser: Any) -> None:

@@ -17,6 +17,9 @@ const VISITOR_TYPES = [
 ];
 const STAFF_ONLY = new Set(['office', 'power_room', 'server_room', 'weak_current']);
 const UNPLACED = 'unplaced';
+const OUTLINE = 0x1d2733;
+// A kiosk left alone goes back to the whole hall, so the next visitor does not start where the last one stopped.
+const IDLE_RESET_MS = 90_000;
 
 const hallVisitor = { state: 'loading', error: null, selected: null, floor: 'all' };
 window.hallVisitor = hallVisitor;
@@ -99,7 +102,7 @@ async function main() {
     const storey = floorOf(zone);
     if (storey !== UNPLACED) model.setStorey(storey);
     outline.setFromObject(node);
-    outline.material.color.setHex(ZONE_COLOURS[zone.zone_type] ?? ZONE_COLOURS.other);
+    outline.material.color.setHex(OUTLINE); // dark: it must stand out on every zone colour
     outline.visible = true;
     stage.focus(model.boxOf(zone.ifc_guid));
     stage.requestRender();
@@ -178,6 +181,16 @@ async function main() {
   };
   i18n.onChange(render);
   render();
+  let idle = null;
+  const touched = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      if (hallVisitor.selected !== null || hallVisitor.floor !== 'all') showFloor('all');
+      zonesBox.scrollTop = 0;
+    }, IDLE_RESET_MS);
+  };
+  for (const type of ['pointerdown', 'keydown', 'wheel']) window.addEventListener(type, touched, { passive: true });
+  touched();
 
   Object.assign(hallVisitor, {
     model, stage, i18n,
