@@ -40,7 +40,7 @@ class MqttBridge:
         settings: MqttSettings,
         *,
         qos: int = 1,
-        chunk: int = 100,
+        chunk: int = 2000,
         idle_poll_s: float = 0.2,
     ) -> None:
         self.bus = bus
@@ -53,7 +53,9 @@ class MqttBridge:
         self.published = 0
         self.republished = 0
         will = aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True)
-        self.client = SharedMqttClient(settings, name=f"bridge-{site_id}", will=will, max_inflight=chunk)
+        # No in-flight limit in paho (it would scan its queue at every acknowledgement): the bridge bounds what
+        # is unacknowledged itself, one chunk at a time.
+        self.client = SharedMqttClient(settings, name=f"bridge-{site_id}", will=will, max_inflight=0)
         self.pending: dict[str, PointUpdate] = {}
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None

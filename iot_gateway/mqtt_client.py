@@ -151,24 +151,33 @@ class SharedMqttClient:
         except aiomqtt.MqttError as error:
             raise MqttDisconnected(f"publish to {topic} on {self.settings.label} failed: {error}") from error
 
-    async def publish_many(self, messages: Sequence[tuple[str, bytes]], qos: int = 0, retain: bool = False) -> None:
+    async def publish_many(
+        self, messages: Sequence[tuple[str, bytes]], qos: int = 0, retain: bool = False, slice_size: int = 200
+    ) -> None:
         """Publish a batch in order; MqttDisconnected when the link is down or breaks before the broker has
-        acknowledged the last one. Every message but the last goes straight to paho (keep a batch within
-        max_inflight: paho scans its whole queue on every acknowledgement). An aiomqtt publish per message
-        costs a task, an event, a semaphore and a timeout each, which at 10,000 messages/s cost more CPU than
-        the messages themselves. Only the last is awaited: a broker acknowledges QoS 1 publishes of one
-        connection in the order it received them (MQTT 3.1.1 section 4.6), so its acknowledgement covers
-        the batch."""
+        acknowledged the last one. Every message but the last goes straight to paho, ``slice_size`` at a time
+        with the event loop let through in between (a slice is a few ms of work). An aiomqtt publish per
+        message costs a task, an event, a semaphore and a timeout each, which at 10,000 messages/s cost more CPU
+        than the messages themselves. Only the last is awaited: a broker acknowledges QoS 1 publishes of one
+        connection in the order it received them (MQTT 3.1.1 section 4.6), so its acknowledgement covers the
+        batch. Give a client for batches max_inflight=0 (no limit): with a limit, paho scans its queue of
+        unacknowledged messages on every acknowledgement."""
         client = self._client
         if client is None or not self.connected:
             raise MqttDisconnected(f"{self.settings.label} is not connected")
         if not messages:
             return
         paho = client._client  # aiomqtt has no batch publish; its own publish() calls this same method
-        for topic, payload in messages[:-1]:
-            if paho.publish(topic, payload, qos, retain).rc != MQTT_ERR_SUCCESS:
-                raise MqttDisconnected(f"publish to {topic} on {self.settings.label} failed: link down")
-        topic, payload = messages[-1]
+        last = len(messages) - 1
+        for start in range(0, last, slice_size):
+            if start:
+                await asyncio.sleep(0)
+                if self._client is not client or not self.connected:
+                    raise MqttDisconnected(f"{self.settings.label} went down during a batch")
+            for topic, payload in messages[start : min(start + slice_size, last)]:
+                if paho.publish(topic, payload, qos, retain).rc != MQTT_ERR_SUCCESS:
+                    raise MqttDisconnected(f"publish to {topic} on {self.settings.label} failed: link down")
+        topic, payload = messages[last]
         await self.publish(topic, payload, qos, retain)
 
     # --- the connection task -------------------------------------------------------------------------------
@@ -182,7 +191,7 @@ class SharedMqttClient:
             max_inflight_messages=self._max_inflight,
         )
         # aiomqtt warns above 10 concurrent calls; concurrent QoS 1 publishes up to max_inflight are intended.
-        client.pending_calls_threshold = self._max_inflight + 10
+        client.pending_calls_threshold = (self._max_inflight or 1000) + 10
         return client
 
     async def _run(self) -> None:
