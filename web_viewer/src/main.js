@@ -48,6 +48,7 @@ async function main() {
   // The shared header first: without a session the page goes to /login before loading the building.
   const shell = new Shell(document.querySelector('header.shell'), i18n, 'twin');
   if (!(await shell.start())) return;
+  document.getElementById('live-status').textContent = i18n.t('status.connecting'); // until the model is in
   const overlay = document.getElementById('overlay');
   const overlayText = document.getElementById('overlay-text');
   const stage = new Stage(document.getElementById('stage'));

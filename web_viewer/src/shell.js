@@ -148,6 +148,8 @@ export class Shell {
       hallName.textContent = this.health?.name ? this.i18n.name(this.health.name) : '';
       document.title = [hallName.textContent, t('app.title')].filter(Boolean).join(' · ');
     }
+    const lang = this.header.querySelector('#lang-toggle');
+    if (lang) lang.textContent = t('lang.switch'); // labelled at once, not only when the page has loaded
     const nav = this.header.querySelector('.shell-nav');
     const user = this.header.querySelector('.shell-user');
     const logout = this.header.querySelector('.shell-logout');
