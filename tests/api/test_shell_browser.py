@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from api import access
 from api.app import create_app
-from api.auth import COOKIE_NAME
+from api.auth import COOKIE_NAME, AuthSettings
 from api.runtime import HallRuntime
 from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
 from store import Role
@@ -197,6 +197,30 @@ async def test_logout_returns_to_login_and_ends_the_session(hall: Hall, browser:
     assert status == 401  # the cookie is gone and the session with it
     await page.goto(hall.url + "/")
     await page.wait_for_url("**/login?reason=required", timeout=STEP_TIMEOUT_MS)
+
+
+async def test_an_expired_session_sends_the_user_to_login(
+    tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
+) -> None:
+    """A session that runs out while the page is open (here after 12 s) ends on its own: no click needed."""
+    ensure_demo_hall()
+    runtime = HallRuntime(
+        load_site(SITE_PATH), SITE_PATH, tmp_path / "data", poll_devices=False, auth=AuthSettings(session_ttl_s=12)
+    )
+    runtime.cache_dir = model_cache
+    app = create_app(runtime)
+    async with running_app(runtime, app) as url:
+        await create_user(runtime.store, "facility", Role.FACILITY, PASSWORD)
+        hall = Hall(url, app, runtime, screenshot_dir)
+        page = await hall.page(browser)
+        await page.goto(url + "/login")
+        await log_in(page, "facility")
+        await shell_ready(page)
+        await page.wait_for_url("**/login?reason=session_expired", timeout=30_000)
+        await login_page(page)
+        assert await page.get_by_test_id("login-reason").inner_text() == ZH["login.session_expired"]
+        await hall.shot(page, "login-session-expired-desktop-1920.png")
+        assert page.errors == [], page.errors
 
 
 @pytest.mark.parametrize("next_", ["//127.0.0.2:9/x", "/\\127.0.0.2:9/x", "http://127.0.0.2:9/x", "/login"])

@@ -11,6 +11,13 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const WS_UNAUTHORIZED = 4401; // api/auth_guard.py: 4000 + HTTP 401
 
+// The close reason of a 4401 is the server's sentence (api/auth.py); the login page wants its kind.
+function closeReason(text) {
+  if (/disabled/.test(text)) return 'account_disabled';
+  if (/ended|logged out/.test(text)) return 'session_ended';
+  return 'session_expired';
+}
+
 export function isAlarmPoint(point) {
   if (point.kind && point.kind !== 'binary') return false;
   const suffix = point.id.slice(point.id.lastIndexOf('.') + 1);
@@ -109,7 +116,7 @@ export class LiveData {
       this.socket = null;
       if (event.code === WS_UNAUTHORIZED && this.onUnauthorized) {
         this.stopped = true; // retrying cannot help: only a new login can
-        this.onUnauthorized('session_expired');
+        this.onUnauthorized(closeReason(event.reason));
         return;
       }
       this.scheduleReconnect();
