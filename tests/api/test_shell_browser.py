@@ -293,6 +293,7 @@ async def test_the_visitor_page_needs_no_login_and_never_reads_points(hall: Hall
         waiting = next(z for z in zones.values() if z.zone_type.value == "waiting")
         await page.locator(f"[data-zone='{waiting.id}']").first.click()
         assert await page.evaluate("window.hallVisitor.selected") == waiting.id
+        assert (await page.get_by_test_id("stage-caption").inner_text()).startswith(waiting.name.zh)
         await page.get_by_test_id("whole-hall").wait_for(timeout=STEP_TIMEOUT_MS)
         await page.wait_for_function("!window.hallVisitor.stage.flying", timeout=STEP_TIMEOUT_MS)
         await hall.shot(page, f"visitor-{name}-selected.png")

@@ -54,6 +54,7 @@ async function main() {
   const overlay = document.getElementById('overlay');
   const overlayText = document.getElementById('overlay-text');
   const wholeHall = document.getElementById('whole-hall');
+  const caption = document.getElementById('stage-caption');
   const floorsNav = document.getElementById('floors');
   const zonesBox = document.getElementById('zones');
 
@@ -89,6 +90,7 @@ async function main() {
     for (const card of zonesBox.querySelectorAll('[data-zone]')) {
       card.setAttribute('aria-pressed', String(card.dataset.zone === hallVisitor.selected));
     }
+    showCaption();
     if (!model) return Boolean(zone);
     wholeHall.hidden = !zone;
     const node = zone ? model.nodes.get(zone.ifc_guid) : null;
@@ -108,9 +110,19 @@ async function main() {
     stage.requestRender();
     return true;
   };
+  // What the model shows now: the chosen zone and its floor (the list may show every floor).
+  const showCaption = () => {
+    const zone = zones.find((z) => z.id === hallVisitor.selected);
+    caption.hidden = !zone;
+    if (!zone) return;
+    const floor = floorOf(zone);
+    caption.replaceChildren(i18n.name(zone.name));
+    if (floor !== UNPLACED) caption.append(el('small', {}, floorName(floor)));
+  };
   const showFloor = (floor) => {
     hallVisitor.floor = floor;
     hallVisitor.selected = null;
+    showCaption();
     if (model) {
       outline.visible = false;
       wholeHall.hidden = true;
@@ -178,6 +190,7 @@ async function main() {
     }
     if (!sections.length) sections.push(el('p', { class: 'empty' }, t('visitor.no_zones')));
     zonesBox.replaceChildren(...sections);
+    showCaption();
   };
   i18n.onChange(render);
   render();
