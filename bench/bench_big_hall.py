@@ -11,6 +11,8 @@ Figures, over a measuring window after a warm-up:
 - gateway CPU: utime + stime of this process from /proc (all its threads: the SQLite writer too), as a fraction
   of one core, and per 1,000 point updates/s;
 - poll lateness: every sleep of the pollers' schedule goes through a clock that records how late it woke up;
+  baseline in the same run: a probe process with as many sleepers on the same 1 s schedule and nothing else to
+  do (its p99 is what the machine's other load alone costs);
 - lost updates: each device's first point counts its messages (MQTT) or reads (Modbus) in the simulator, which
   notes every count that left it (a Modbus answer, an MQTT message; a starved MQTT simulator coalesces changes
   like a real device, and those never left it); every noted value must be in the SQLite history: sent - stored.
@@ -208,6 +210,34 @@ def _simulator_process(site_data: dict[str, Any], changing: bool, conn: Any) -> 
     asyncio.run(_simulate(site_data, changing, conn))
 
 
+# --- the lateness probe: the baseline of poll lateness on this machine, now -------------------------------------
+
+
+async def _probe(tasks: int, seconds: float) -> list[float]:
+    """``tasks`` sleepers on a 1 s schedule doing nothing else: how late this machine wakes a process up now."""
+    lateness: list[float] = []
+
+    async def sleeper(offset: float) -> None:
+        anchor = time.monotonic() + offset
+        k = 0
+        while True:
+            k += 1
+            target = anchor + k
+            await asyncio.sleep(max(0.0, target - time.monotonic()))
+            lateness.append(time.monotonic() - target)
+
+    runners = [asyncio.create_task(sleeper(i / tasks)) for i in range(tasks)]
+    await asyncio.sleep(seconds)
+    for runner in runners:
+        runner.cancel()
+    await asyncio.gather(*runners, return_exceptions=True)
+    return lateness
+
+
+def _probe_process(tasks: int, seconds: float, conn: Any) -> None:
+    conn.send(asyncio.run(_probe(tasks, seconds)))
+
+
 # --- this process: the hall node ----------------------------------------------------------------------------
 
 
@@ -255,6 +285,7 @@ class Round:
     mqtt_rate: float = 0.0  # retained messages/s the MQTT bridge published (it coalesces per point when behind)
     p50_ms: float = 0.0
     p99_ms: float = 0.0
+    probe_p99_ms: float = 0.0  # the same schedule in an idle process at the same time: the machine's share
     produced: int = 0  # counting values that left the simulators while counted
     stored: int = 0  # of those, in the SQLite history
     drops: dict[str, int] = field(default_factory=dict)
@@ -303,6 +334,11 @@ async def run_round(changing: bool, folder: Path, broker_port: int) -> Round:
             await asyncio.sleep(1.0)  # every device connected
             ours.send("go")
             await asyncio.sleep(WARMUP_S)
+            probe_ours, probe_theirs = context.Pipe()
+            probe = context.Process(
+                target=_probe_process, args=(len(site.devices), MEASURE_S, probe_theirs), daemon=True
+            )
+            probe.start()
             clock.recording = True
             bridge = runtime.mqtt_bridge
             assert bridge is not None
@@ -323,6 +359,10 @@ async def run_round(changing: bool, folder: Path, broker_port: int) -> Round:
                 await runtime.mqtt_bridge.wait_idle(10.0)
         finally:
             await runtime.stop()
+        probe_lateness = sorted(probe_ours.recv() if await asyncio.to_thread(probe_ours.poll, 30) else [])
+        await asyncio.to_thread(probe.join, 10)
+        if probe_lateness:
+            result.probe_p99_ms = probe_lateness[min(len(probe_lateness) - 1, int(0.99 * len(probe_lateness)))] * 1000
         lateness = sorted(clock.lateness)
         if lateness:
             result.p50_ms = lateness[len(lateness) // 2] * 1000
@@ -341,14 +381,14 @@ async def run_round(changing: bool, folder: Path, broker_port: int) -> Round:
 def report(rounds: list[Round], baseline_s: float) -> None:
     print(
         f"{'values':<9}{'points':>7}{'updates/s':>11}{'MQTT/s':>8}{'CPU core':>10}{'per 1k/s':>10}"
-        f"{'late p50':>10}{'p99 ms':>8}{'sent':>9}{'lost':>6}"
+        f"{'late p50':>10}{'p99 ms':>8}{'probe p99':>10}{'sent':>9}{'lost':>6}"
     )
     for r in rounds:
         per_k = r.cpu / (r.rate / 1000) if r.rate > 0 else float("nan")
         print(
             f"{'changing' if r.changing else 'static':<9}{r.points:>7,}{r.rate:>11,.0f}{r.mqtt_rate:>8,.0f}"
             f"{r.cpu:>10.2f}{per_k:>10.3f}"
-            f"{r.p50_ms:>10.1f}{r.p99_ms:>8.1f}{r.produced:>9,}{r.lost:>6}"
+            f"{r.p50_ms:>10.1f}{r.p99_ms:>8.1f}{r.probe_p99_ms:>10.1f}{r.produced:>9,}{r.lost:>6}"
         )
         if any(r.drops.values()):
             print(f"  dropped: {r.drops}")
