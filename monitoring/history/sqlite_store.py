@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import sqlite3
@@ -204,7 +205,10 @@ class SQLiteHistoryStore:
                         late.append((pid, ts_us, update))
                     else:
                         rows.append(_to_row(pid, distinct, update))
-                conn.executemany(sql.INSERT_SAMPLE, rows)
+                if len(rows) >= sql.JSON_BATCH_MIN:
+                    conn.execute(sql.INSERT_SAMPLES_JSON, (json.dumps(rows),))
+                else:
+                    conn.executemany(sql.INSERT_SAMPLE, rows)
                 for pid, ts_us, update in late:
                     rows.append(self._insert_late(conn, pid, ts_us, update))
                 oldest_us = min(row[1] for row in rows)

@@ -247,3 +247,27 @@ async def test_unusable_files_are_named_and_left_untouched(tmp_path: Path) -> No
 
     with pytest.raises(HistoryStoreError, match="is not a file"):
         await open_store(tmp_path)
+
+
+async def test_a_large_batch_keeps_every_kind_of_value(tmp_path: Path) -> None:
+    """Batches from 64 rows go to SQLite as one JSON array: every value kind must come back as it went in."""
+    kinds: list[tuple[Value, Value, Quality]] = [
+        (229.5, 229.5, Quality.GOOD),
+        (1e-7, 1e-7, Quality.GOOD),
+        (7, 7.0, Quality.GOOD),
+        (True, 1.0, Quality.GOOD),
+        (False, 0.0, Quality.GOOD),
+        ('取号 "A023"\\n\n', '取号 "A023"\\n\n', Quality.GOOD),
+        (math.nan, None, Quality.BAD),
+        (None, None, Quality.UNAVAILABLE),
+    ]
+    store = await open_store(tmp_path / "history.db")
+    try:
+        await store.append([update("mix", kinds[i % 8][0], T0 + i, kinds[i % 8][2]) for i in range(80)])
+        samples = (await store.query("mix", T0, T0 + 100)).samples
+        assert [(s.ts, s.value, s.quality) for s in samples] == [
+            (T0 + i, kinds[i % 8][1], kinds[i % 8][2]) for i in range(80)
+        ]
+        assert all(type(s.value) is float for s in samples if isinstance(s.value, int | float))
+    finally:
+        await store.close()
