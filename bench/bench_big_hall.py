@@ -92,7 +92,7 @@ def big_site(ports: list[int], broker_port: int, bacnet_ports: list[int]) -> dic
             for i in range(BACNET_POINTS)
         ]  # fmt: skip
         devices.append(
-            {"id": device_id, "name": name(device_id), "kind": "ahu", "zone": "hall", "ifc_guid": GUID,
+            {"id": device_id, "name": name(device_id), "kind": "ac_unit", "zone": "hall", "ifc_guid": GUID,
              "connection": {"type": "bacnet_ip", "address": f"127.0.0.1:{port}", "device_instance": 300_000 + d,
                             "poll_interval_s": 60.0, "cov": True},
              "points": points}
@@ -196,6 +196,8 @@ async def _simulate(site_data: dict[str, Any], changing: bool, conn: Any) -> Non
                 count = produced[points[0]] = produced[points[0]] + 1
                 for i, point_id in enumerate(points):
                     sim.set_value(point_id, float(count) if i == 0 else count * 0.5 + i)
+                if counting and sim in bacnet:  # a BACnet device notifies its COV subscribers of each change
+                    sent[points[0]].append(count)
         tick += 1
         await asyncio.sleep(max(0.0, started + tick * 0.01 - time.perf_counter()))
     for sim in mqtt:
