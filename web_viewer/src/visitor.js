@@ -145,11 +145,15 @@ async function main() {
     el('span', { class: 'zone-name' }, i18n.name(zone.name)),
     el('span', { class: 'zone-type' }, label),
     // What the zone is for, unless its type already says it (a toilet is a toilet).
-    el('span', { class: 'zone-desc' }, i18n.has(`visitor.desc.${type}`) && t(`visitor.desc.${type}`) !== label
-      ? t(`visitor.desc.${type}`) : ''));
+    el('span', { class: 'zone-desc' }, describe(type, label)));
     if (STAFF_ONLY.has(type)) button.append(el('span', { class: 'tag' }, t('visitor.staff_only')));
     button.addEventListener('click', () => select(zone.id));
     return button;
+  };
+  // Types whose name says it all (toilet, mother-and-baby room) have no description.
+  const describe = (type, label) => {
+    const text = i18n.has(`visitor.desc.${type}`) ? i18n.t(`visitor.desc.${type}`) : '';
+    return text === label ? '' : text;
   };
   const byVisit = (a, b) => VISITOR_TYPES.indexOf(a.zone_type) - VISITOR_TYPES.indexOf(b.zone_type)
     || i18n.name(a.name).localeCompare(i18n.name(b.name));
