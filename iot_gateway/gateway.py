@@ -139,9 +139,12 @@ class Gateway:
             self._factory = DriverRegistry(self.site, self.clock, self.site_dir)
         start_task = spawn or (lambda name, coro: asyncio.create_task(coro, name=name))
         try:
-            for device in self.polled_devices:
+            polled = self.polled_devices
+            for index, device in enumerate(polled):
                 driver = await self._factory.create(device)
-                self.pollers[device.id] = Poller(driver, self.bus, self.clock, backoff=self.backoff)
+                # Spread over the period: all devices polled in the same instant make a burst the last wait for.
+                phase = index / len(polled)
+                self.pollers[device.id] = Poller(driver, self.bus, self.clock, backoff=self.backoff, phase=phase)
         except BaseException:
             await self._factory.close()
             raise
