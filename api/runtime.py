@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
@@ -116,6 +117,11 @@ class HallRuntime:
         except BaseException:
             await self.stop()  # what did start is stopped (the lifespan never calls stop after a failed start)
             raise
+        # What exists now (site, catalogue, drivers, libraries) lives as long as the runtime: out of the cyclic
+        # collector's way. Its full passes walked all of it while the pollers waited: p99 poll lateness of a
+        # 10,000-point hall was 176 ms with them and 37 ms without (bench_big_hall). stop() unfreezes.
+        gc.collect()
+        gc.freeze()
 
     async def _open_store(self) -> None:
         """Before the gateway: every login and command is audited, so nothing may run without the store."""
@@ -183,6 +189,7 @@ class HallRuntime:
             self.history = None
 
     async def stop(self) -> None:
+        gc.unfreeze()  # what start() froze may become garbage now (tests start many runtimes in one process)
         if self.doors is not None:
             await self.doors.stop()  # re-lock timers end first: the audit row of the unlock brings them back
         await self._stop_points()
