@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 class HistoryRecorder:
     """Owns one named task that takes whatever the bus queued (up to ``batch_size``) and appends it as one
-    batch. Under load batches grow by themselves while the previous append runs; at a trickle (a COV
-    notification at a time) the task gathers for ``batch_window_s`` first: every append hands work to the
+    batch. Under load batches grow by themselves while the previous append runs; at a trickle (fewer than
+    ``trickle_below`` queued, e.g. a COV notification at a time) the task gathers for ``batch_window_s`` first:
+    never when the queue is already long, which only held up a fast pipeline. Every append hands work to the
     store's writer thread, and a hand-over per update cost a fifth of the event loop's time (the two threads
     trade the GIL at each one), for history that nobody reads within 100 ms.
     A failing store is retried with backoff holding the batch; meanwhile the bus queue (``queue_size``)
@@ -34,6 +35,7 @@ class HistoryRecorder:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
         batch_window_s: float = 0.1,
+        trickle_below: int = 100,
         name: str = "history-recorder",
     ) -> None:
         self.bus = bus
@@ -44,6 +46,7 @@ class HistoryRecorder:
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.batch_window_s = batch_window_s
+        self.trickle_below = trickle_below
         self.name = name
         self.written = 0
         self.lost = 0  # updates given up on: a store that never came back by stop(), or a store bug
@@ -75,7 +78,7 @@ class HistoryRecorder:
                 if subscription.closed:
                     return  # stop(): everything queued before it has been written
                 continue
-            if len(batch) < self.batch_size and self.batch_window_s > 0 and not subscription.closed:
+            if len(batch) < self.trickle_below and self.batch_window_s > 0 and not subscription.closed:
                 await asyncio.sleep(self.batch_window_s)  # real time, not the clock: a pause, not a schedule
                 batch.extend(await subscription.get_batch(self.batch_size - len(batch), wait_s=0))
             self._unwritten = batch
