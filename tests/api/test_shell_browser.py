@@ -202,10 +202,10 @@ async def test_logout_returns_to_login_and_ends_the_session(hall: Hall, browser:
 async def test_an_expired_session_sends_the_user_to_login(
     tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
 ) -> None:
-    """A session that runs out while the page is open (here after 12 s) ends on its own: no click needed."""
+    """A session that runs out while the page is open (here after 20 s) ends on its own: no click needed."""
     ensure_demo_hall()
     runtime = HallRuntime(
-        load_site(SITE_PATH), SITE_PATH, tmp_path / "data", poll_devices=False, auth=AuthSettings(session_ttl_s=12)
+        load_site(SITE_PATH), SITE_PATH, tmp_path / "data", poll_devices=False, auth=AuthSettings(session_ttl_s=20)
     )
     runtime.cache_dir = model_cache
     app = create_app(runtime)
@@ -216,7 +216,7 @@ async def test_an_expired_session_sends_the_user_to_login(
         await page.goto(url + "/login")
         await log_in(page, "facility")
         await shell_ready(page)
-        await page.wait_for_url("**/login?reason=session_expired", timeout=30_000)
+        await page.wait_for_url("**/login?reason=session_expired", timeout=45_000)
         await login_page(page)
         assert await page.get_by_test_id("login-reason").inner_text() == ZH["login.session_expired"]
         await hall.shot(page, "login-session-expired-desktop-1920.png")
