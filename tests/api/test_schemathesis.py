@@ -90,6 +90,7 @@ async def fuzz_as(demo: DemoHall, role: Role | None, workdir: Path, config: Path
     return f"===== as {who}: not tested: {missing} {phases}" if missing or phases else ""
 
 
+@pytest.mark.timeout(600)  # six runs of 1-4 minutes' CPU on two cores: more than the suite's 180 s per test
 async def test_schemathesis_finds_no_failure_for_any_session(tmp_path: Path, model_cache: Path) -> None:
     """The demo hall with every device simulated (so writes and door commands reach a device and are read back),
     fuzzed without a session and with a session of each role, two runs at a time."""
