@@ -310,6 +310,8 @@ class StoreAndForward:
         if before is not None and run.is_new_run_after(before):
             kept = await self._in_spool(self._rewind_sync)
             self.resent += kept
+            if kept:
+                self._drained.clear()  # pending again: wait_forwarded() waits for the re-send
             log.warning(
                 "history backend restarted (new run started at %.0f): re-sending the %d points it acknowledged "
                 "in the last %g s",
