@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 Value = float | int | bool | str | None
 
@@ -18,7 +20,18 @@ class Quality(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"  # the device cannot be reached
 
 
-@dataclass(frozen=True, slots=True)
+# Reading and PointUpdate are frozen dataclasses with their own __init__: the generated one of a frozen class
+# calls object.__setattr__ per field (it has to get past the class's own __setattr__, which refuses), ~0.7 us
+# for six fields; setting the slots through their descriptors directly is ~0.4 us. Every value of every poll
+# becomes one of each, so this is a fifth of a driver's own time per read and of a bus publisher's.
+Setter = Callable[[Any, Any], None]
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Setter, ...]:
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Reading:
     """One value a driver read or received, stamped with the time the device (or driver) saw it."""
 
@@ -28,6 +41,15 @@ class Reading:
     source_ts: float
     reason: str | None = None  # why the value is not GOOD, short and for people; None when GOOD
 
+    def __init__(
+        self, point_id: str, value: Value, quality: Quality, source_ts: float, reason: str | None = None
+    ) -> None:
+        _r_point_id(self, point_id)
+        _r_value(self, value)
+        _r_quality(self, quality)
+        _r_source_ts(self, source_ts)
+        _r_reason(self, reason)
+
     @staticmethod
     def bad(
         point_id: str, source_ts: float, quality: Quality = Quality.BAD, reason: str | None = None
@@ -36,7 +58,12 @@ class Reading:
         return Reading(point_id, None, quality, source_ts, reason)
 
 
-@dataclass(frozen=True, slots=True)
+_r_point_id, _r_value, _r_quality, _r_source_ts, _r_reason = _slot_setters(
+    Reading, "point_id", "value", "quality", "source_ts", "reason"
+)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class PointUpdate:
     """A reading as published on the PointBus: ``ts`` is when the gateway stamped it."""
 
@@ -46,6 +73,16 @@ class PointUpdate:
     source_ts: float
     ts: float
     reason: str | None = None  # why the value is not GOOD (see Reading.reason)
+
+    def __init__(
+        self, point_id: str, value: Value, quality: Quality, source_ts: float, ts: float, reason: str | None = None
+    ) -> None:
+        _u_point_id(self, point_id)
+        _u_value(self, value)
+        _u_quality(self, quality)
+        _u_source_ts(self, source_ts)
+        _u_ts(self, ts)
+        _u_reason(self, reason)
 
     @staticmethod
     def from_reading(reading: Reading, ts: float) -> PointUpdate:
@@ -66,3 +103,8 @@ class PointUpdate:
         if self.reason is not None:
             out["r"] = self.reason
         return out
+
+
+_u_point_id, _u_value, _u_quality, _u_source_ts, _u_ts, _u_reason = _slot_setters(
+    PointUpdate, "point_id", "value", "quality", "source_ts", "ts", "reason"
+)
