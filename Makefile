@@ -35,7 +35,7 @@ bench: setup system
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy twin bim_models iot_gateway monitoring api bench tests
+	$(BIN)/mypy twin bim_models iot_gateway monitoring store api bench tests tools
 
 clean:
 	rm -rf $(VENV) web_viewer/node_modules var bim_models/generated
