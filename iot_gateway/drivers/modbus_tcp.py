@@ -24,6 +24,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from itertools import repeat
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -31,7 +32,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
-from iot_gateway.drivers.modbus_blocks import Block, Decoded, plan_blocks, split_block
+from iot_gateway.drivers.modbus_blocks import Block, plan_blocks, split_block
 from iot_gateway.drivers.modbus_codec import EncodeError, PointCodec
 from twin.clock import Clock, SystemClock
 from twin.points import Quality, Reading, Value
@@ -44,6 +45,7 @@ _LINK_ERRORS = (ModbusException, OSError, TimeoutError)
 _BACKSTOP_S = 0.1  # outer guard beyond the client's own timeout, for the few non-hot awaits
 _GOOD = Quality.GOOD
 _BAD = Quality.BAD
+_ALWAYS_GOOD = repeat(_GOOD)  # endless and stateless: shared by every map() of readings
 NOT_FINITE = "not a number (NaN or infinite)"
 ReadCall = Callable[..., Awaitable[Any]]
 
@@ -88,7 +90,7 @@ class ModbusTcpDriver:
         self._block_states: list[str] = ["ok"] * len(self.blocks)
         # The last registers of each block and what they decoded to: an unchanged block is not decoded again.
         self._last_registers: list[list[int] | None] = [None] * len(self.blocks)
-        self._last_decoded: list[tuple[list[Decoded], int]] = [([], 0)] * len(self.blocks)
+        self._last_decoded: list[tuple[list[Value], int]] = [([], 0)] * len(self.blocks)
 
     # --- connection ----------------------------------------------------------------------------------------
 
@@ -236,19 +238,20 @@ class ModbusTcpDriver:
                 if len(registers) != block.count:
                     self._malformed(slot, block, len(registers), readings, ts)
                     continue
-                self._last_decoded[slot] = block.decode(registers)
+                self._last_decoded[slot] = block.decode_values(registers)
                 self._last_registers[slot] = registers
             if self._block_states[slot] != "ok":
                 self._set_block_state(slot, "ok")
-            decoded, bad = self._last_decoded[slot]
+            values, bad = self._last_decoded[slot]
             if bad:
                 stats["bad_values"] += bad
-                for point_id, value, quality in decoded:
-                    reason = None if quality is _GOOD else NOT_FINITE
-                    readings.append(Reading(point_id, value, quality, ts, reason))
-            else:
-                for point_id, value, quality in decoded:
-                    readings.append(Reading(point_id, value, quality, ts))
+                for point_id, value in zip(block.ids, values, strict=True):
+                    if value is None:
+                        readings.append(Reading(point_id, None, _BAD, ts, NOT_FINITE))
+                    else:
+                        readings.append(Reading(point_id, value, _GOOD, ts))
+            else:  # map() calls Reading from C: no Python loop per point
+                readings.extend(map(Reading, block.ids, values, _ALWAYS_GOOD, repeat(ts)))
         stats["reads"] += 1
         return readings
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
+import struct
 from typing import Any
 
 import pytest
@@ -273,6 +275,45 @@ def test_block_decode_matches_point_by_point_decoding() -> None:
             assert math.isnan(expected) and value is None and quality == "BAD"  # type: ignore[arg-type]
         else:
             assert value == expected and type(value) is type(expected) and quality == "GOOD", point_id
+
+
+def test_block_float32_decimals_are_those_of_shortest_float32() -> None:
+    """A block finds most float32 decimals by arithmetic, not shortest_float32's formatting: the same float (and
+    sign of zero) for decimals of every length and magnitude, their float32 neighbours, values next to every
+    power of ten, zeros, subnormals, the extremes, NaN/inf (BAD) and random bit patterns."""
+    points = [point(f"m.f{i}", table="holding", offset=2 * i, data_type="float32") for i in range(4)]
+    [block] = plan_blocks(points, max_block=125, max_gap=0)
+    rng = random.Random(20261206)
+
+    def f32(bits: int) -> float:
+        value: float = struct.unpack(">f", struct.pack(">I", bits & 0xFFFFFFFF))[0]
+        return value
+
+    def bits_of(value: float) -> int:
+        bits: int = struct.unpack(">I", struct.pack(">f", value))[0]
+        return bits
+
+    values = [0.0, -0.0, math.inf, -math.inf, math.nan, f32(1), f32(0x7F7FFFFF), -f32(0x7F7FFFFF), 1e-38]
+    for exponent in range(-45, 39):  # around each power of ten a float32 holds
+        if 1e-45 <= 10.0**exponent <= 3e38:
+            center = bits_of(10.0**exponent)
+            values += [f32(center + step) for step in range(-40, 41)]
+    for _ in range(3000):  # short decimals (230.1, 49.98) of all magnitudes, and the float32s next to them
+        decimal = float(f"{rng.randrange(1, 10 ** rng.randrange(1, 9))}e{rng.randrange(-45, 31)}")
+        center = bits_of(decimal) if decimal < 3e38 else 0
+        values += [f32(center), f32(center + 1), f32(center - 1), -f32(center)]
+    values += [f32(rng.getrandbits(32)) for _ in range(3000)]
+    values += [0.0] * (-len(values) % 4)
+    for start in range(0, len(values), 4):
+        chunk = values[start : start + 4]
+        registers = [word for value in chunk for word in struct.unpack(">2H", struct.pack(">f", value))]
+        decoded, _ = block.decode_values(registers)
+        for value, got in zip(chunk, decoded, strict=True):
+            want = shortest_float32(value)
+            if math.isfinite(want):
+                assert got == want and math.copysign(1, got) == math.copysign(1, want), (value, got, want)
+            else:
+                assert got is None, value
 
 
 def test_plan_errors_name_the_point() -> None:
