@@ -40,3 +40,12 @@ def test_frames_are_json_with_every_update() -> None:
     frame = points_frame("updates", updates)
     assert frame == dumps({"type": "updates", "points": [u.to_json() for u in updates]})
     assert json.loads(points_frame("snapshot", [])) == {"type": "snapshot", "points": []}
+
+
+def test_frames_with_shared_and_changing_stamps() -> None:
+    """The writer reuses the text of a stamp object seen just before (a device read shares one): stamps shared,
+    alternating, equal in value but distinct objects, or ints, each still gives json.dumps' text."""
+    shared, other = 1_796_573_855.123456, 1_796_573_855.5
+    stamps: list[float] = [shared, shared, other, shared, float("1796573855.123456"), 7, 7.0, math.inf, shared]
+    updates = [PointUpdate(f"p{i}", float(i), Quality.GOOD, stamps[-1 - i], ts) for i, ts in enumerate(stamps)]
+    assert points_frame("updates", updates) == dumps({"type": "updates", "points": [u.to_json() for u in updates]})
