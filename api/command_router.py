@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from api.command_values import InvalidValue, check_value, commandable, read_back_matches
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
 from iot_gateway.gateway import Gateway, UnknownPoint
+from store.audit import AuditEntry, AuditLog
 from twin import i18n
 from twin.clock import Clock
 from twin.points import Quality, Reading, Value
@@ -88,48 +88,6 @@ class SystemCaller:
 
 
 SYSTEM = SystemCaller()
-
-
-class AuditRecord(Protocol):
-    """What the router reads back from an audit row (store.audit.AuditEntry)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def action(self) -> str: ...
-
-    @property
-    def target(self) -> str | None: ...
-
-    @property
-    def arguments(self) -> Mapping[str, Any] | None: ...
-
-    @property
-    def result(self) -> str: ...
-
-    @property
-    def detail(self) -> str | None: ...
-
-
-class AuditLog(Protocol):
-    """The part of store.audit the router uses (the store contract)."""
-
-    async def append(
-        self,
-        *,
-        action: str,
-        actor: str | None,
-        role: str | None,
-        client: str | None,
-        target: str | None = None,
-        arguments: dict[str, Any] | None = None,
-        result: str,
-        detail: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> AuditRecord: ...
-
-    async def find_by_idempotency_key(self, key: str, actor: str) -> AuditRecord | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,7 +465,7 @@ def _audit_arguments(command: Command, result: CommandResult) -> dict[str, Any]:
     return arguments
 
 
-def _from_audit(entry: AuditRecord) -> CommandResult:
+def _from_audit(entry: AuditEntry) -> CommandResult:
     """The result an audit row recorded (for an idempotent retry after the first finished)."""
     arguments = dict(entry.arguments or {})
     outcome = dict(arguments.get("outcome") or {})
@@ -526,4 +484,3 @@ def _from_audit(entry: AuditRecord) -> CommandResult:
         audit_id=entry.id,
         extra=dict(outcome.get("extra") or {}),
     )
-

@@ -14,9 +14,10 @@ import logging
 import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from api.command_router import SYSTEM, Caller, Command, CommandResult, CommandRouter
+from store.audit import AuditLog
 from twin.backoff import RetryDelay
 from twin.bus import PointBus
 from twin.clock import Clock
@@ -30,14 +31,6 @@ DOOR_ACTIONS = ("door.unlock", "door.lock", "door.relock")
 # Quality order for a door's overall quality: the worst of its points.
 _QUALITY_RANK = {Quality.GOOD: 0, Quality.STALE: 1, Quality.BAD: 2, Quality.UNAVAILABLE: 3}
 RELOCK_RETRY_FIRST_S, RELOCK_RETRY_MAX_S = 1.0, 60.0  # a controller that is down is retried, not hammered
-
-
-class DoorAudit(Protocol):
-    """The audit queries recovery needs (store.audit.AuditLog)."""
-
-    async def query(
-        self, *, action: str | None = None, target: str | None = None, limit: int = 100, newest_first: bool = True
-    ) -> list[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +50,7 @@ class DoorService:
     """Lists doors and commands them; owns the re-lock tasks (through the runtime's ``spawn``)."""
 
     def __init__(
-        self, site: SiteConfig, router: CommandRouter, bus: PointBus, clock: Clock, spawn: Spawn, audit: DoorAudit
+        self, site: SiteConfig, router: CommandRouter, bus: PointBus, clock: Clock, spawn: Spawn, audit: AuditLog
     ) -> None:
         self.site = site
         self.router = router
