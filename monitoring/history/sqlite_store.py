@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,6 +67,7 @@ class MaintenanceReport:
 
 
 Row = tuple[int, int, float | None, str | None, int]
+_row_ts = itemgetter(1)
 
 
 def _us(t: float, rounding: Any) -> int:
@@ -176,11 +178,15 @@ class SQLiteHistoryStore:
         return pid
 
     def _append_sync(self, updates: Sequence[PointUpdate]) -> None:
+        """One transaction. The common batch (known points, each sample after its point's newest, 64 rows or
+        more, nothing before the rollup watermark) is one INSERT in autocommit: SQLite makes the statement its
+        own transaction, and the thread releases and retakes the GIL once, not three times (BEGIN, INSERT,
+        COMMIT); with a busy event loop each retake waits up to a switch interval (5 ms)."""
         conn = self._conn
         assert conn is not None
         ids = self._point_ids
+        codes = QUALITY_CODES
         try:
-            conn.execute("BEGIN IMMEDIATE")
             try:
                 rows: list[Row] = []
                 late: list[tuple[int, int, PointUpdate]] = []
@@ -189,14 +195,22 @@ class SQLiteHistoryStore:
                 for update in updates:
                     pid = ids.get(update.point_id)
                     if pid is None:
+                        if not conn.in_transaction:
+                            conn.execute("BEGIN IMMEDIATE")
                         pid = self._point_id(conn, update.point_id)
                     ts_us = round(update.ts * 1e6)
                     state = newest.get(pid)
                     if state is not None and ts_us > state[0]:
                         newest[pid] = (ts_us, ts_us)  # after everything stored for the point: as it is
-                        rows.append(_to_row(pid, ts_us, update))
+                        value = update.value
+                        if type(value) is float and value - value == 0.0:  # a finite float (NaN/inf give NaN)
+                            rows.append((pid, ts_us, value, None, codes[update.quality]))
+                        else:
+                            rows.append(_to_row(pid, ts_us, update))
                         continue
                     if state is None:
+                        if not conn.in_transaction:
+                            conn.execute("BEGIN IMMEDIATE")
                         stored = conn.execute(sql.NEWEST_SAMPLE, (pid,)).fetchone()[0]
                         if stored is not None:
                             stamps.seed(pid, stored)
@@ -205,18 +219,30 @@ class SQLiteHistoryStore:
                         late.append((pid, ts_us, update))
                     else:
                         rows.append(_to_row(pid, distinct, update))
-                if len(rows) >= sql.JSON_BATCH_MIN:
+                watermark_us = self._minute_done * 1_000_000
+                if (
+                    not conn.in_transaction
+                    and not late
+                    and len(rows) >= sql.JSON_BATCH_MIN
+                    and min(map(_row_ts, rows)) >= watermark_us
+                ):
                     conn.execute(sql.INSERT_SAMPLES_JSON, (json.dumps(rows),))
                 else:
-                    conn.executemany(sql.INSERT_SAMPLE, rows)
-                for pid, ts_us, update in late:
-                    rows.append(self._insert_late(conn, pid, ts_us, update))
-                oldest_us = min(row[1] for row in rows)
-                if oldest_us < self._minute_done * 1_000_000:
-                    self._rollup_late(conn, oldest_us)
-                conn.execute("COMMIT")
+                    if not conn.in_transaction:
+                        conn.execute("BEGIN IMMEDIATE")
+                    if len(rows) >= sql.JSON_BATCH_MIN:
+                        conn.execute(sql.INSERT_SAMPLES_JSON, (json.dumps(rows),))
+                    else:
+                        conn.executemany(sql.INSERT_SAMPLE, rows)
+                    for pid, ts_us, update in late:
+                        rows.append(self._insert_late(conn, pid, ts_us, update))
+                    oldest_us = min(map(_row_ts, rows))
+                    if oldest_us < watermark_us:
+                        self._rollup_late(conn, oldest_us)
+                    conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             if self.maintenance_interval_s is not None:
                 now = self.clock.time()

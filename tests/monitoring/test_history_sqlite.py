@@ -271,3 +271,31 @@ async def test_a_large_batch_keeps_every_kind_of_value(tmp_path: Path) -> None:
         assert all(type(s.value) is float for s in samples if isinstance(s.value, int | float))
     finally:
         await store.close()
+
+
+async def test_large_batches_on_both_write_paths_store_every_update(tmp_path: Path) -> None:
+    """A large batch of known points with new times is one autocommitted INSERT; one that also holds a new
+    point, a late sample, or a sample before the rollup watermark takes the transaction: all are stored, and
+    the rollups see the sample that arrived behind the watermark."""
+    store = await open_store(tmp_path / "history.db")
+    try:
+        await store.append([update(f"p{i}", 0.0, T0) for i in range(100)] + [update("q", 0.0, T0)])  # all known
+        await store.maintain(now=T0 + 3600)  # minutes rolled up to T0 + 3540
+        for k, extra in enumerate(
+            [
+                [],  # the one-statement path
+                [update("new.point", 1.0, T0 + 3000)],  # a new point
+                [update("p0", -1.0, T0 + 1)],  # late: older than p0's newest
+            ]
+        ):
+            batch = [update(f"p{i}", float(k + 1), T0 + 3600 + 10 * k + i * 0.01) for i in range(100)]
+            await store.append(batch + extra)
+        # After q's newest (T0) but before the watermark: stored, and its minute refreshed.
+        await store.append([update(f"p{i}", 7.0, T0 + 4000) for i in range(100)] + [update("q", 7.0, T0 + 120)])
+        assert [s.value for s in (await store.query("p1", T0, T0 + 5000)).samples] == [0.0, 1.0, 2.0, 3.0, 7.0]
+        assert [s.value for s in (await store.query("p0", T0, T0 + 5)).samples] == [0.0, -1.0]
+        assert [s.value for s in (await store.query("new.point", T0, T0 + 5000)).samples] == [1.0]
+        minute = (await store.query("q", T0 + 120, T0 + 179, step=60)).buckets
+        assert [(b.ts, b.count, b.last) for b in minute] == [(T0 + 120, 1, 7.0)]
+    finally:
+        await store.close()
