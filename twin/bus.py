@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from operator import attrgetter
 
 from twin.points import PointUpdate
 
 log = logging.getLogger(__name__)
+_point_id = attrgetter("point_id")
 
 
 class Subscription:
@@ -24,7 +26,7 @@ class Subscription:
         self.accept = accept
         self.dropped = 0
         self._bus = bus
-        self._queue: deque[PointUpdate] = deque()
+        self._queue: deque[PointUpdate] = deque(maxlen=maxsize)
         self._ready = asyncio.Event()
         self._closed = False
 
@@ -34,13 +36,28 @@ class Subscription:
     def _offer(self, update: PointUpdate) -> None:
         if self.accept is not None and not self.accept(update.point_id):
             return
-        if len(self._queue) >= self.maxsize:
-            self._queue.popleft()
-            if self.dropped == 0:
-                log.warning("subscriber %s is too slow: dropping oldest updates (queue of %d)", self.name, self.maxsize)
-            self.dropped += 1
+        if len(self._queue) >= self.maxsize:  # the deque's maxlen drops the oldest on append
+            self._count_drops(1)
         self._queue.append(update)
         self._ready.set()
+
+    def _offer_many(self, updates: list[PointUpdate]) -> None:
+        """_offer() of each update, in order, as one extend (the publisher's hot path)."""
+        if self.accept is not None:
+            accept = self.accept
+            updates = [update for update in updates if accept(update.point_id)]
+            if not updates:
+                return
+        overflow = len(self._queue) + len(updates) - self.maxsize
+        if overflow > 0:
+            self._count_drops(overflow)
+        self._queue.extend(updates)
+        self._ready.set()
+
+    def _count_drops(self, count: int) -> None:
+        if self.dropped == 0:
+            log.warning("subscriber %s is too slow: dropping oldest updates (queue of %d)", self.name, self.maxsize)
+        self.dropped += count
 
     async def get_batch(self, max_items: int = 1000, wait_s: float | None = None) -> list[PointUpdate]:
         """Wait for at least one update (at most ``wait_s`` seconds when given, or until close) and return up to
@@ -55,11 +72,13 @@ class Subscription:
                         await self._ready.wait()
                 except TimeoutError:
                     return []
-        batch: list[PointUpdate] = []
         queue = self._queue
-        while queue and len(batch) < max_items:
-            batch.append(queue.popleft())
-        return batch
+        if len(queue) <= max_items:
+            batch = list(queue)
+            queue.clear()
+            return batch
+        popleft = queue.popleft
+        return [popleft() for _ in range(max(max_items, 0))]
 
     def drain(self) -> list[PointUpdate]:
         """Everything queued now, without waiting."""
@@ -119,5 +138,12 @@ class PointBus:
             subscription._offer(update)
 
     def publish_many(self, updates: Iterable[PointUpdate]) -> None:
-        for update in updates:
-            self.publish(update)
+        """publish() of each update in order: every subscriber sees them in this order (each gets the batch
+        with one extend, not an append per update: a third of a publisher's cost per update)."""
+        batch = updates if isinstance(updates, list) else list(updates)
+        if not batch:
+            return
+        self._latest.update(zip(map(_point_id, batch), batch, strict=True))
+        self.published += len(batch)
+        for subscription in self._subscriptions:
+            subscription._offer_many(batch)

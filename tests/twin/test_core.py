@@ -102,3 +102,21 @@ async def test_system_clock() -> None:
     before = clock.monotonic()
     await clock.sleep(0.001)
     assert clock.monotonic() > before and clock.time() > 1.7e9
+
+
+async def test_publish_many_is_publish_of_each_update_in_order() -> None:
+    """The batch path of publish_many (one extend per subscriber) drops, counts, filters and keeps the latest
+    exactly as publishing the updates one by one does."""
+    one_by_one, batched = PointBus(), PointBus()
+    for bus in (one_by_one, batched):
+        bus.subscribe("small", maxsize=4)
+        bus.subscribe("only b", maxsize=100, accept=lambda pid: pid == "b")
+        bus.publish(update("a", -1))
+    updates = [update("ab"[i % 2], i) for i in range(7)]
+    for u in updates:
+        one_by_one.publish(u)
+    batched.publish_many(iter(updates))
+    for first, second in zip(one_by_one.subscriptions, batched.subscriptions, strict=True):
+        assert first.drain() == second.drain() and first.dropped == second.dropped
+    assert dict(one_by_one.latest) == dict(batched.latest) and one_by_one.published == batched.published == 8
+    assert [sub.dropped for sub in batched.subscriptions] == [4, 0]
