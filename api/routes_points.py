@@ -19,6 +19,8 @@ MAX_BUCKETS = 10_000  # what a chart can draw; a finer step over a long range is
 # The last second of year 9999, the largest time ISO 8601 (and datetime) can write: a larger epoch number is a
 # mistake (milliseconds, nanoseconds), and past ~9.2e15 it would overflow the history store's 64-bit integers.
 MAX_EPOCH_S = 253_402_300_799
+# History keeps milliseconds: a finer step means nothing (and 1e-309 s made the bucket count infinite, a 500).
+MIN_STEP_S = 0.001
 # What the parameters accept, as the OpenAPI document tells clients (and the fuzzer): epoch seconds or RFC 3339.
 TIME_SCHEMA: dict[str, Any] = {
     "anyOf": [
@@ -27,7 +29,7 @@ TIME_SCHEMA: dict[str, Any] = {
     ]
 }
 # "anyOf" replaces the one FastAPI derives from ``str | None`` (the value is parsed here, to name it in errors).
-STEP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RANGE_S}]}
+STEP_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "number", "minimum": MIN_STEP_S, "maximum": MAX_RANGE_S}]}
 TimeParam = Annotated[
     str | None,
     Query(description="epoch seconds or ISO 8601 (no offset: UTC)", json_schema_extra=TIME_SCHEMA),
@@ -125,6 +127,8 @@ def parse_step(raw: str | None) -> float | None:
         raise HTTPException(422, detail=f"step={raw!r} must be a number of seconds, e.g. 60") from None
     if not math.isfinite(step) or step <= 0:
         raise HTTPException(422, detail=f"step={raw!r} must be a positive number of seconds")
+    if step < MIN_STEP_S:
+        raise HTTPException(422, detail=f"step={raw!r} is shorter than the history's resolution (0.001 s)")
     if step > MAX_RANGE_S:
         raise HTTPException(422, detail=f"step={raw!r} is longer than the longest range served (400 days)")
     return step

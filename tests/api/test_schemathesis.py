@@ -106,9 +106,12 @@ async def test_schemathesis_finds_no_failure_for_any_session(tmp_path: Path, mod
         failures = [f for f in await asyncio.gather(*(one(role) for role in (None, *Role))) if f]
         # Found by hand before schemathesis ran: epoch "seconds" that overflowed SQLite's integers (a 500).
         huge = await demo.client.get("/api/points/pm-1.voltage/history?start=1e18&end=1000000000000000100")
+        # Found by schemathesis: a subnormal step made the bucket count infinite (OverflowError, a 500).
+        tiny = await demo.client.get("/api/points/pm-1.voltage/history?step=2.225073858507203e-309")
     assert not failures, "\n".join(failures)
     assert huge.status_code == 422, huge.text
     assert "end='1000000000000000100' is after the year 9999" in huge.json()["detail"]
+    assert tiny.status_code == 422 and "shorter than the history's resolution" in tiny.json()["detail"], tiny.text
 
 
 @pytest.mark.parametrize(
