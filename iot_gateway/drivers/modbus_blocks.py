@@ -22,12 +22,10 @@ from twin.site.model import ModbusAddress, ModbusTable, Point
 
 _F32 = struct.Struct("<f")
 # Shortest float32 decimals (BlockView.decode_into): the decade of |x| by bisection, then the power of ten that
-# gives x 6 digits before the point; every power is exact (10**22 is the last), hence the range 1e-17..1e28.
-# Below it (and 0), above it, NaN and inf: None.
-_DECADES = tuple(10.0**e for e in range(-17, 29))
-_SCALES: tuple[float | None, ...] = (
-    None, *(10.0 ** (5 - e) if e <= 5 else -(10.0 ** (e - 5)) for e in range(-17, 28)), None
-)
+# gives x 6 digits before the point; every power is exact (10**22 is the last), hence the range 1e-17..1e6.
+# Below it 1.0 (0.0 is its own decimal; the rest fails the pack check), above it, NaN and inf: None.
+_DECADES = tuple(10.0**e for e in range(-17, 7))
+_SCALES: tuple[float | None, ...] = (1.0, *(10.0 ** (5 - e) for e in range(-17, 6)), None)
 TABLES: tuple[ModbusTable, ...] = ("holding", "input", "coil", "discrete")
 MAX_BITS_PER_READ = 2000  # Modbus application protocol limit for function codes 1 and 2
 
@@ -53,21 +51,21 @@ class BlockView:
     """Points unpacked together by one struct from a block's bytes, as sent or with each register's bytes
     swapped; ``members`` pairs each point with its field in the unpacked tuple (bit fields share a field).
 
-    Decoding is planned so that a poll runs no Python loop per point: the float32 fields get their shortest
-    decimals in one formatting call (``_shortest_all``), values that need a function (bit, scale) are appended
-    to the unpacked fields, and one itemgetter picks every member's value in order."""
+    Decoding is planned so that a poll runs little Python per point: the float32 fields get their shortest
+    decimals by arithmetic (decode_into), values that need a function (bit, scale) are appended to the
+    unpacked fields, and one itemgetter picks every member's value in order."""
 
     swapped: bool
     unpacker: struct.Struct
     members: tuple[tuple[PlannedPoint, int], ...]
     # The plan, from the members: the float32 fields shown as their shortest decimals (read with f32_get,
-    # formatted with f32_format, compared as packed by f32_struct), the (field, function) of the values that
-    # need one, pick: every member's value from unpacked fields + shortest decimals + function results,
-    # f32_checks / other_checks: positions in pick's result of floats that may be NaN/inf (BAD).
+    # compared as packed by f32_struct), the (field, function, divisor, offset) of the values that need one
+    # (function None: raw / divisor + offset), pick: every member's value from unpacked fields + shortest
+    # decimals + function results, f32_checks / other_checks: positions in pick's result of floats that may
+    # be NaN/inf (BAD).
     f32_get: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = field(init=False, repr=False)
-    f32_format: str = field(init=False, repr=False)
     f32_struct: struct.Struct = field(init=False, repr=False)
-    finishers: tuple[tuple[int, Callable[[Any], Value]], ...] = field(init=False, repr=False)
+    finishers: tuple[tuple[int, Callable[[Any], Value] | None, int, float], ...] = field(init=False, repr=False)
     pick: Callable[[Sequence[Any]], tuple[Any, ...]] = field(init=False, repr=False)
     f32_checks: tuple[int, ...] = field(init=False, repr=False)
     other_checks: tuple[int, ...] = field(init=False, repr=False)
@@ -75,7 +73,7 @@ class BlockView:
     def __post_init__(self) -> None:
         fields_count = len(self.unpacker.unpack(bytes(self.unpacker.size)))
         f32_fields = sorted({i for p, i in self.members if p.codec.is_float32 and p.codec.unscaled})
-        finishers: list[tuple[int, Callable[[Any], Value]]] = []
+        finishers: list[tuple[int, Callable[[Any], Value] | None, int, float]] = []
         sources: list[int] = []
         f32_checks: list[int] = []
         other_checks: list[int] = []
@@ -90,12 +88,14 @@ class BlockView:
                 sources.append(field_index)
             else:
                 sources.append(fields_count + len(f32_fields) + len(finishers))
-                finishers.append((field_index, finish))
+                if codec.divisor is not None and codec.bit is None and not codec.is_float32:
+                    finishers.append((field_index, None, codec.divisor, codec.value_offset))
+                else:
+                    finishers.append((field_index, finish, 1, 0.0))
             if codec.is_float:
                 other_checks.append(position)
         set_field = object.__setattr__  # frozen: the plan is computed once, here
         set_field(self, "f32_get", _getter(f32_fields) if f32_fields else None)
-        set_field(self, "f32_format", " ".join(["%.6g"] * len(f32_fields)))
         set_field(self, "f32_struct", struct.Struct(f"<{len(f32_fields)}f"))
         set_field(self, "finishers", tuple(finishers))
         set_field(self, "pick", _getter(sources))
@@ -105,32 +105,26 @@ class BlockView:
     def decode_into(self, data: bytes, values: list[Value]) -> int:
         """Append every member's value (None for a NaN/inf float) to ``values``; the number of those None.
 
-        The float32 fields become their shortest decimals (shortest_float32) in a loop written out here: most
-        meter values (230.1, 49.98) have a decimal of at most 6 digits, and that decimal is m / 10**k with
-        m = round(x * 10**k), found with arithmetic where shortest_float32 formats and parses text (a third of
-        the time; this runs for every float of every poll that changed). It is the same float: the division of
-        two exact floats is correctly rounded, and no two decimals of 6 digits round to one float32 (their
-        spacing is 8 times its precision), so the one that packs as x does is the one. Values with more
-        digits, out of the table's range, or NaN/inf go through shortest_float32."""
+        The float32 fields become their shortest decimals (shortest_float32) in a comprehension written out
+        here: most meter values (230.1, 49.98, 0) have a decimal of at most 6 digits, and that decimal is
+        m / 10**k with m = round(x * 10**k), k putting 6 digits before the point, found with arithmetic where
+        shortest_float32 formats and parses text (this runs for every float of every poll that changed). It
+        is the same float: the division of two exact floats is correctly rounded, and no two decimals of 6
+        digits round to one float32 (their spacing is 8 times its precision), so the one that packs as x does
+        is the one. k comes from bisecting the decades: no float32 lies between a power of ten and its double,
+        so the decade is exact and m has at most 6 digits. Values that need more digits, |x| >= 1e6 or
+        < 1e-17, -0.0, NaN and inf go through shortest_float32."""
         raws = self.unpacker.unpack(data)
         fields: Sequence[Any] = raws
         non_finite = False
         if self.f32_get is not None:
             f32 = self.f32_get(raws)
+            decades, scales = _DECADES, _SCALES
             shorts: list[float | None] = []
-            for x in f32:
-                scale = _SCALES[_bisect(_DECADES, x if x > 0.0 else -x)]  # NaN: the last entry, None
-                if scale is None:
-                    shorts.append(x if x == 0.0 else None)  # 0.0 and -0.0 are their own shortest decimals
-                    continue
-                if scale > 0.0:  # |x| < 1e6: m = round(x * 10**k), k >= 0
-                    digits = round(x * scale)
-                    candidate = digits / scale
-                else:  # |x| >= 1e6: the table holds -10**j, m = round(x / 10**j)
-                    digits = round(x / -scale)
-                    candidate = digits * -scale
-                # At most 6 digits (a neighbouring power of ten can put the table one decade off)
-                shorts.append(candidate if -1_000_000 <= digits <= 1_000_000 else None)
+            append = shorts.append
+            for x in f32:  # a loop, not a comprehension: no frame of its own (Python 3.11)
+                scale = scales[_bisect(decades, x if x > 0.0 else -x)]
+                append(round(x * scale) / scale if scale else None)
             try:
                 same = self.f32_struct.pack(*shorts) == self.f32_struct.pack(*f32)
             except (struct.error, OverflowError):  # a None
@@ -144,8 +138,9 @@ class BlockView:
         if self.finishers:
             if fields is raws:
                 fields = list(raws)
-            for field_index, finish in self.finishers:
-                fields.append(finish(raws[field_index]))  # type: ignore[attr-defined]
+            for field_index, finish, divisor, offset in self.finishers:  # a division inline: no call
+                raw = raws[field_index]
+                fields.append(raw / divisor + offset if finish is None else finish(raw))  # type: ignore[attr-defined]
         start = len(values)
         values.extend(self.pick(fields))
         bad = 0
@@ -179,6 +174,7 @@ class Block:
     views: tuple[BlockView, ...] = field(init=False, repr=False)
     others: tuple[PlannedPoint, ...] = field(init=False, repr=False)  # little word order, overlaps: per point
     ids: tuple[str, ...] = field(init=False, repr=False)  # the point ids in decode_values() order
+    only_view: BlockView | None = field(init=False, repr=False)  # the one view when it decodes every point
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pack_big", struct.Struct(f">{self.count}H"))
@@ -200,6 +196,8 @@ class Block:
         else:
             ids = tuple(p.point_id for view in views for p, _ in view.members) + tuple(p.point_id for p in others)
         object.__setattr__(self, "ids", ids)
+        only = views[0] if len(views) == 1 and not views[0].swapped and not others else None
+        object.__setattr__(self, "only_view", only)
 
     @property
     def is_bits(self) -> bool:
@@ -212,6 +210,9 @@ class Block:
         """The value of every point of ``ids`` from the block's registers, None for a NaN/inf float (BAD),
         and how many are None. The registers are packed once and each view unpacked with one call."""
         values: list[Value] = []
+        only = self.only_view
+        if only is not None:  # most devices: one view of big-endian values, nothing decoded on its own
+            return values, only.decode_into(self.pack_big.pack(*registers), values)
         bad = 0
         big = self.pack_big.pack(*registers)
         for view in self.views:
