@@ -168,6 +168,7 @@ class Block:
     start: int
     count: int
     points: tuple[PlannedPoint, ...]
+    is_bits: bool = field(init=False, repr=False)  # coils or discrete inputs (a field, not a property: per poll)
     # Decoding plan, so that a poll packs the registers once and unpacks each view with one call:
     pack_big: struct.Struct = field(init=False, repr=False)  # registers -> bytes as sent
     pack_swapped: struct.Struct = field(init=False, repr=False)  # registers -> bytes, each register swapped
@@ -177,6 +178,7 @@ class Block:
     only_view: BlockView | None = field(init=False, repr=False)  # the one view when it decodes every point
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "is_bits", self.table in ("coil", "discrete"))
         object.__setattr__(self, "pack_big", struct.Struct(f">{self.count}H"))
         object.__setattr__(self, "pack_swapped", struct.Struct(f"<{self.count}H"))
         views: list[BlockView] = []
@@ -198,10 +200,6 @@ class Block:
         object.__setattr__(self, "ids", ids)
         only = views[0] if len(views) == 1 and not views[0].swapped and not others else None
         object.__setattr__(self, "only_view", only)
-
-    @property
-    def is_bits(self) -> bool:
-        return self.table in ("coil", "discrete")
 
     def describe(self) -> str:
         return f"{self.table} {self.start}..{self.start + self.count - 1}"
