@@ -41,6 +41,11 @@ def format_path(path: Iterable[str | int]) -> str:
     return out
 
 
+def undefined_zone(zone_id: str, zone_ids: Mapping[str, int]) -> str:
+    """The message for a reference to a zone the site does not define, with the nearest id."""
+    return f"zone {zone_id!r} is not defined under zones:{did_you_mean(zone_id, zone_ids)}"
+
+
 def check_references(data: Any, error: ErrorAt) -> Iterator[SiteError]:
     """Unique ids, references that resolve, addresses that fit their connection, distinct device endpoints."""
     zone_ids: dict[str, int] = {}
@@ -66,9 +71,7 @@ def check_references(data: Any, error: ErrorAt) -> Iterator[SiteError]:
             device_kinds.setdefault(device_id, device.get("kind"))
         zone_ref = text(device, "zone")
         if zone_ref is not None and zone_ref not in zone_ids:
-            yield error(
-                (*here, "zone"), f"zone {zone_ref!r} is not defined under zones:{did_you_mean(zone_ref, zone_ids)}"
-            )
+            yield error((*here, "zone"), undefined_zone(zone_ref, zone_ids))
         connection = device.get("connection")
         if connection is None and device.get("points"):
             yield error((*here, "points"), "points need a connection: to read them from")
@@ -134,10 +137,7 @@ def _check_pa_zones(
         zones = pa.get("zones")
         for i, zone_id in enumerate(zones if isinstance(zones, list) else []):
             if isinstance(zone_id, str) and zone_id not in zone_ids:
-                yield error(
-                    ("pa_zones", z, "zones", i),
-                    f"zone {zone_id!r} is not defined under zones:{did_you_mean(zone_id, zone_ids)}",
-                )
+                yield error(("pa_zones", z, "zones", i), undefined_zone(zone_id, zone_ids))
         speakers = pa.get("speakers")
         for i, speaker in enumerate(speakers if isinstance(speakers, list) else []):
             if not isinstance(speaker, str):
@@ -165,7 +165,7 @@ def check_doors(
             seen.setdefault(door_id, d)
         zone = text(door, "zone")
         if zone is not None and zone not in zone_ids:
-            yield error((*here, "zone"), f"zone {zone!r} is not defined under zones:{did_you_mean(zone, zone_ids)}")
+            yield error((*here, "zone"), undefined_zone(zone, zone_ids))
         for key in DOOR_POINT_KEYS:
             point_id = text(door, key)
             if point_id is None:
