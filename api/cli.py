@@ -16,18 +16,40 @@ if TYPE_CHECKING:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from twin.site import SiteFileError, load_site
+    """Every error and warning in line order; exit 1 on any error, 0 when there are only warnings."""
+    from twin.site.ifc_facts import read_model_facts
+    from twin.site.loader import site_problems
 
-    try:
-        site = load_site(args.site)
-    except SiteFileError as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        print(f"{len(exc.errors)} problem(s) in {args.site}", file=sys.stderr)
+    site, problems = site_problems(args.site, lambda ifc: read_model_facts(ifc, geometry=True))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    errors = sum(1 for p in problems if not p.is_warning)
+    warnings = len(problems) - errors
+    noted = f", {warnings} warning(s)" if warnings else ""
+    if errors or site is None:
+        print(f"{errors} problem(s){noted} in {args.site}", file=sys.stderr)
+        return 1
+    engine_problem = _alarm_rules_problem(site)
+    if engine_problem is not None:  # what needs the templates' own rules (twin/site/checks_alarms.py)
+        print(f"{args.site}: alarms: {engine_problem}", file=sys.stderr)
+        print(f"1 problem(s){noted} in {args.site}", file=sys.stderr)
         return 1
     points = sum(len(d.points) for d in site.devices)
-    print(f"{args.site}: OK ({len(site.zones)} zones, {len(site.devices)} devices, {points} points)")
+    print(f"{args.site}: OK ({len(site.zones)} zones, {len(site.devices)} devices, {points} points){noted}")
     return 0
+
+
+def _alarm_rules_problem(site: SiteConfig) -> str | None:
+    """The alarm engine's own check of its rules (an override that matches no template's rule, a rule id taken by
+    a template), on the site without its building model: every reference is resolved already."""
+    from alarms.rules import AlarmConfigError, build_rules
+    from iot_gateway.simulators.hall import HallLayout
+
+    try:
+        build_rules(site, HallLayout())
+    except AlarmConfigError as exc:
+        return str(exc)
+    return None
 
 
 def _schema(_args: argparse.Namespace) -> int:
@@ -63,6 +85,25 @@ def _load(site_path: Path) -> SiteConfig | None:
         return None
 
 
+def _port_taken(command: str, host: str, port: int) -> str | None:
+    """One line saying the web port is taken and how to choose another, or None when it is free. Checked before
+    anything starts (the demo's simulated devices would otherwise print their own bind errors first)."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            sock.bind((host, port))
+            return None
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:  # a name that does not resolve, an address not on this machine
+                return f"halltwin {command}: cannot listen on {host}:{port}: {exc.strerror or exc}"
+    other = "8001" if port != 8001 else "8002"
+    how = f"`halltwin {command} --port {other}`" + (f" or `make demo PORT={other}`" if command == "demo" else "")
+    return f"halltwin {command}: port {port} on {host} is already in use (another HallTwin?): choose another with {how}"
+
+
 DB_HELP = "users and audit: sqlite:///file or postgresql://user@host/db (or HALLTWIN_DB_URL)"
 
 
@@ -87,6 +128,10 @@ def _serve(args: argparse.Namespace) -> int:
     from api.serve import serve_app
     from iot_gateway.mqtt_settings import MqttSettingsError, settings_from_site
 
+    taken = _port_taken("serve", args.host, args.port)
+    if taken:
+        print(taken, file=sys.stderr)
+        return 2
     site = _load(args.site)
     if site is None:
         return 1
@@ -117,6 +162,10 @@ def _demo(args: argparse.Namespace) -> int:
     from api.demo import run_demo
     from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
 
+    taken = _port_taken("demo", args.host, args.port)
+    if taken:
+        print(taken, file=sys.stderr)
+        return 2
     ensure_demo_hall()  # the demo IFC is generated on first run (and again when its generator changes)
     site = _load(SITE_PATH)
     if site is None:
@@ -158,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     from api import cli_store
 
     cli_store.add_parser(sub)
+    from api import cli_nav
+
+    cli_nav.add_parser(sub)
+    from api import cli_count
+
+    cli_count.add_parser(sub)
 
     serve = sub.add_parser("serve", help="run the gateway, history, API and viewer for a site")
     serve.add_argument("site", type=Path)

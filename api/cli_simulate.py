@@ -9,10 +9,12 @@ import logging
 import signal
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from iot_gateway.simulators.scenarios import SCENARIO_NAMES, ScenarioError, build_scenario
-from twin.site import SiteFileError, load_site
-from twin.site.model import SiteConfig
+from iot_gateway.simulators.scenario_names import SCENARIO_NAMES
+
+if TYPE_CHECKING:
+    from twin.site.model import SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ async def _wait(stop: asyncio.Event, seconds: float | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from iot_gateway.simulators.scenarios import ScenarioError, build_scenario
+    from twin.site import SiteFileError, load_site
+
     try:
         site = load_site(args.site)
     except SiteFileError as exc:

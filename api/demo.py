@@ -12,8 +12,11 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi import Path as PathParam
 
 from api.errors import error_responses
+from broadcast.demo_speakers import start_speaker_simulators, stop_speaker_simulators
+from broadcast.simulator import SpeakerSimulator
 from iot_gateway.simulators.hall import HallSimulator
-from iot_gateway.simulators.scenarios import SCENARIO_NAMES, ScenarioError
+from iot_gateway.simulators.scenario_names import SCENARIO_NAMES
+from iot_gateway.simulators.scenarios import ScenarioError
 from twin.ports import free_port, port_free
 from twin.site.model import SiteConfig
 from twin.tasks import cancel_and_wait
@@ -105,6 +108,9 @@ async def run_demo(
         # Another broker (a system mosquitto) owns the site's port: the demo keeps to a broker of its own.
         site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": mqtt_port})})
     broker = MqttBrokerLauncher(site.mqtt.host, mqtt_port)
+    from api.demo_cameras import with_demo_video
+
+    site, camera_note = with_demo_video(site)  # the real entrance video when it is beside the project
     layout = await asyncio.to_thread(read_layout, site_path.parent / site.site.ifc, site)
     # Ten simulated seconds per real second: visitor numbers and queues move visibly while you watch.
     hall = HallSimulator(site, layout, time_scale=10.0)
@@ -114,19 +120,30 @@ async def run_demo(
     password = os.environ.get(DEMO_PASSWORD_ENV) or "demo"
     names = await ensure_demo_users(db_url, password)
     runtime = HallRuntime(site, site_path, data_dir, mqtt_bridge=True, db_url=db_url)
+    runtime.scenarios = hall  # drills (POST /api/drills/start) play the simulated incidents
+    from api.demo_queues import QueueDemo
+
+    queues = QueueDemo(site, hall, data_dir)
+    runtime.queue_clock = queues.clock  # queue figures on the hall's simulated time of day
     app: FastAPI = create_app(runtime, extra_routers=[scenario_router(hall)], prepare_model=True)
     app.state.demo = True  # the login page shows its "demo accounts" notice
     await broker.start()
     tour: asyncio.Task[None] | None = None
+    speakers: list[SpeakerSimulator] = []
     try:
         await hall.start()
+        speakers = await start_speaker_simulators(site)  # the IP speakers, receiving RTP and SIP pages
+        await queues.start()
         if tour_interval_s > 0:
             tour = asyncio.create_task(scenario_tour(hall, tour_interval_s, tour_interval_s / 2), name="scenario-tour")
         print(f"HallTwin demo on http://{host}:{port} (MQTT broker: {broker.kind} on {broker.host}:{broker.port})")
         shown = "demo" if password == "demo" else f"from {DEMO_PASSWORD_ENV}"
+        print(f"entrance camera 入口摄像机: {camera_note}")
         print(f"demo accounts 演示账号 (password {shown}): {', '.join(names)}")
         await serve_app(app, host, port)
     finally:
         await cancel_and_wait(tour)
+        await queues.stop()
+        await stop_speaker_simulators(speakers)
         await hall.stop()
         await broker.stop()

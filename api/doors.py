@@ -27,7 +27,7 @@ from twin.site.model import Door, SiteConfig
 log = logging.getLogger(__name__)
 
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
-DOOR_ACTIONS = ("door.unlock", "door.lock", "door.relock")
+DOOR_ACTIONS = ("door.unlock", "door.lock", "door.relock", "door.release")  # release: no deadline (fire)
 # Quality order for a door's overall quality: the worst of its points.
 _QUALITY_RANK = {Quality.GOOD: 0, Quality.STALE: 1, Quality.BAD: 2, Quality.UNAVAILABLE: 3}
 RELOCK_RETRY_FIRST_S, RELOCK_RETRY_MAX_S = 1.0, 60.0  # a controller that is down is retried, not hammered
@@ -132,12 +132,24 @@ class DoorService:
             self._cancel_relock(door_id)
         return result
 
+    async def release(self, caller: Caller, door_id: str, reason: str) -> CommandResult:
+        """Unlock with no deadline (fire linkage, GB 50116 4.10.3): a pending re-lock is dropped and none is
+        scheduled, also after a restart (``recover`` finds the release as the door's newest command)."""
+        door = self.doors.get(door_id)
+        command = self._command(door_id, door, "door.release", reason)
+        if door is None:
+            command = replace(command, refused=("unknown_door", f"no door {door_id!r} in site {self.site.site.id}"))
+        result = await self.router.command(caller, command)
+        if result.ok:
+            self._cancel_relock(door_id)
+        return result
+
     def _command(
         self, door_id: str, door: Door | None, action: str, reason: str, extra: dict[str, Any] | None = None
     ) -> Command:
         point = self.router.point(door.lock_point) if door is not None else None
         locked = door.locked_value if door is not None else True
-        value = locked if action != "door.unlock" else not locked
+        value = not locked if action in ("door.unlock", "door.release") else locked
         roles = self.roles(door) if door is not None else None
         return Command(action, door_id, point, value, reason, roles, arguments=dict(extra or {}))
 

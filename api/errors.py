@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -68,3 +73,26 @@ def document_body_errors(schema: dict[str, Any]) -> dict[str, Any]:
                     },
                 )
     return schema
+
+
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: the one form that can carry a lone surrogate."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's own 422 body, which echoes the input. A lone UTF-16 surrogate in that input (valid JSON escape,
+    invalid UTF-8) made FastAPI's handler fail with a 500; the body is then sent with escapes instead."""
+    assert isinstance(exc, RequestValidationError)
+    content = {"detail": jsonable_encoder(exc.errors())}
+    try:
+        return JSONResponse(content, status_code=422)
+    except UnicodeEncodeError:
+        return _AsciiJSONResponse(content, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer request validation errors with the documented ErrorBody, whatever characters the input holds."""
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -18,6 +18,7 @@ from api.auth import Principal, current_principal
 from api.command_router import CommandResult, CommandRouter
 from api.doors import DoorService, DoorState
 from api.errors import ErrorBody
+from api.text_fields import SOME_TEXT
 
 router = APIRouter(tags=["commands"])
 
@@ -33,27 +34,24 @@ IdempotencyKey = Annotated[
 ]
 
 
-# Some text besides white space. The ASCII separators \x1c-\x1f count as white space for Python's str.strip (which
-# the CommandRouter uses) but not for the schema's regex engine: named, so a schema-valid reason is never refused.
-REASON_PATTERN = r"[^\s\x1c-\x1f]"
 
 class WriteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Scalar = Field(description="A number (analog), true/false (binary), a state name or number (multistate)")
-    reason: str = Field(min_length=1, max_length=500, pattern=REASON_PATTERN, description="Why (kept in the audit log)")
+    reason: str = Field(min_length=1, max_length=500, pattern=SOME_TEXT, description="Why (kept in the audit log)")
 
 
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, pattern=REASON_PATTERN, description="Why (kept in the audit log)")
+    reason: str = Field(min_length=1, max_length=500, pattern=SOME_TEXT, description="Why (kept in the audit log)")
 
 
 class UnlockBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, pattern=REASON_PATTERN, description="Why (kept in the audit log)")
+    reason: str = Field(min_length=1, max_length=500, pattern=SOME_TEXT, description="Why (kept in the audit log)")
     duration_s: float = Field(ge=1, le=3600, description="Seconds until the door re-locks by itself")
 
 

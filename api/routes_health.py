@@ -18,6 +18,9 @@ class Health(BaseModel):
     site: str = Field(description="the site's id")
     name: LocalName = Field(description="the hall's name, shown by the login and visitor pages")
     demo: bool = Field(description="true under `halltwin demo`: the login page lists the demo accounts")
+    public_url: str | None = Field(
+        description="site.public_url: where phones reach this server (the visitor page's QR codes); null: unset"
+    )
     tasks: list[str] = Field(description="the running background tasks")
 
 
@@ -30,5 +33,6 @@ async def health(request: Request) -> Health:
         site=site.id,
         name=LocalName(zh=site.name.zh, en=site.name.en),
         demo=bool(getattr(request.app.state, "demo", False)),
+        public_url=site.public_url,
         tasks=sorted(runtime.task_names()),
     )

@@ -79,6 +79,10 @@ class ModelService:
                 self._task = self.runtime.spawn("model-conversion", self._convert(signature))
             await asyncio.shield(self._task)
 
+    def converted(self) -> ModelFiles | None:
+        """The files of the last finished conversion, without starting one (the heatmap waits for the viewer's)."""
+        return self._files
+
     def prepare(self) -> None:
         """Start converting now (at server start), so that the first visitor does not wait for it."""
         signature = _signature(self.ifc_path)

@@ -15,8 +15,17 @@ from api.auth import AuthSettings
 from api.live_fanout import LiveFanout
 
 if TYPE_CHECKING:
+    from alarms import AlarmEngine
+    from alarms.drills import ScenarioRunner
+    from alarms.outputs import AlarmOutputs
+    from api import routes_model
+    from api.broadcast_runtime import BroadcastNode
     from api.command_router import CommandRouter
     from api.doors import DoorService
+    from api.followup import Followup
+    from api.heatmap_runtime import HeatmapNode
+    from api.queues_runtime import QueueNode
+    from api.wayfinding import WayfindingService
 from iot_gateway.gateway import Gateway, PointInfo, point_catalog
 from iot_gateway.mqtt_bridge import MqttBridge
 from monitoring.history.base import HistoryStore
@@ -80,6 +89,22 @@ class HallRuntime:
         self.db_url = db_url or default_url(data_dir)
         self.auth = auth or AuthSettings()
         self._store: Store | None = None
+        self.broadcast: BroadcastNode | None = None  # PA zones, speakers and the fire evacuation broadcast
+        # The alarm engine and where its transitions go (/ws, MQTT): started with the points, before the gateway.
+        self.alarms: AlarmEngine | None = None
+        self.alarm_outputs: AlarmOutputs | None = None
+        # Linkage, work orders, plans, drills, rounds (api/followup.py); ``scenarios``: the demo's simulated hall.
+        self.followup: Followup | None = None
+        self.queues: QueueNode | None = None  # ticket events -> queue analytics, queue calls, queue alarms
+        self.queue_clock: Clock | None = None  # the demo's simulated time of day for queue figures (else ``clock``)
+        self.heatmap: HeatmapNode | None = None  # crowd grids per storey and crowding alarms
+        self.model_service: routes_model.ModelService | None = None  # set by the app (the heatmap reads the plan)
+        self.scenarios: ScenarioRunner | None = None
+        # Destinations and routes for visitors (api/wayfinding.py): the graph is built at prepare() or first use.
+        self.wayfinding: WayfindingService | None = None
+        # Every device write and door command goes through these (api/command_router.py, api/doors.py).
+        self.commands: CommandRouter | None = None
+        self.doors: DoorService | None = None
 
     @property
     def store(self) -> Store:
@@ -87,9 +112,6 @@ class HallRuntime:
         if self._store is None:
             raise RuntimeError("the runtime's store is not open: start() the runtime first")
         return self._store
-        # Every device write and door command goes through these (api/command_router.py, api/doors.py).
-        self.commands: CommandRouter | None = None
-        self.doors: DoorService | None = None
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Start a named background task owned by this runtime; its crash is logged, never silent."""
@@ -114,6 +136,12 @@ class HallRuntime:
         try:
             await self._start_points()
             await self._start_commands()  # after the gateway: the router writes through its pollers
+            await self._start_broadcast()
+            await self._start_followup()  # after the engine, the doors and the broadcast it links
+            if self.broadcast is not None and self.followup is not None:  # evacuation requests of the linkage
+                self.broadcast.link(self.followup.bus)
+            self._start_wayfinding()  # reads the alarm engine per route; builds its graph off the event loop
+            await self._start_queues()  # after the engine (queue alarms) and the broadcast (queue calls)
         except BaseException:
             await self.stop()  # what did start is stopped (the lifespan never calls stop after a failed start)
             raise
@@ -144,6 +172,33 @@ class HallRuntime:
         self.doors = DoorService(self.site, self.commands, self.bus, self.clock, self.spawn, store.audit)
         await self.doors.recover()
 
+    async def _start_broadcast(self) -> None:
+        """The broadcast service (RTP/SIP to the speakers), its /ws frames and the fire evacuation linkage."""
+        from api.broadcast_runtime import BroadcastNode
+
+        self.broadcast = BroadcastNode(self)
+        await self.broadcast.start()
+
+    def _start_wayfinding(self) -> None:
+        from api.wayfinding import WayfindingService
+
+        self.wayfinding = WayfindingService(self)
+
+    async def _start_followup(self) -> None:
+        from api.followup import Followup
+
+        self.followup = Followup.build(self, self.scenarios)
+        await self.followup.start(self)
+
+    async def _start_queues(self) -> None:
+        from api.heatmap_runtime import HeatmapNode
+        from api.queues_runtime import QueueNode
+
+        self.queues = QueueNode(self)
+        await self.queues.start()
+        self.heatmap = HeatmapNode(self)
+        await self.heatmap.start()
+
     async def _start_points(self) -> None:
         """History and the MQTT bridge first (so the first values are kept), then the gateway's pollers."""
         self.live = LiveFanout(self.bus)  # fresh: a stopped runtime's fan-out refuses new clients
@@ -156,9 +211,29 @@ class HallRuntime:
             settings = settings_from_site(self.site.mqtt, base_dir=self.site_path.parent)
             self.mqtt_bridge = MqttBridge(self.bus, self.site.site.id, settings)
             await self.mqtt_bridge.start()
+        await self._start_alarms()
         if self.poll_devices:
             self.gateway = Gateway(self.site, self.bus, self.clock, site_dir=self.site_path.parent)
             await self.gateway.start(self.spawn)
+
+    async def _start_alarms(self) -> None:
+        """Before the first poll: stored alarms come back, and the first values bring them up to date."""
+        from alarms import AlarmEngine
+        from alarms.outputs import AlarmOutputs
+
+        self.alarms = AlarmEngine(self.site, self.bus, self.store, self.clock, ifc_path=self.ifc_path)
+        await self.alarms.start()
+        client = self.mqtt_bridge.client if self.mqtt_bridge is not None else None
+        self.alarm_outputs = AlarmOutputs(self.alarms, self.live, client, self.site.site.id)
+        self.alarm_outputs.start()
+
+    async def _stop_alarms(self) -> None:
+        if self.alarm_outputs is not None:
+            await self.alarm_outputs.stop()
+            self.alarm_outputs = None
+        if self.alarms is not None:
+            await self.alarms.stop()
+            self.alarms = None
 
     async def _open_history(self) -> HistoryStore:
         from monitoring.history.sqlite_store import SQLiteHistoryStore
@@ -175,9 +250,11 @@ class HallRuntime:
     async def _stop_points(self) -> None:
         """Live clients first, then the pollers, then the recorder writes what it holds and the store closes."""
         self.live.close()
+        await self.live.wait_closed()  # the shared encoders of the filters end with their subscriptions
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None
+        await self._stop_alarms()  # after the pollers (their last values are judged), before the MQTT link goes
         if self.mqtt_bridge is not None:
             await self.mqtt_bridge.stop()
             self.mqtt_bridge = None
@@ -190,8 +267,18 @@ class HallRuntime:
 
     async def stop(self) -> None:
         gc.unfreeze()  # what start() froze may become garbage now (tests start many runtimes in one process)
+        if self.heatmap is not None:
+            await self.heatmap.stop()
+            self.heatmap = None
+        if self.queues is not None:
+            await self.queues.stop()
+            self.queues = None
         if self.doors is not None:
             await self.doors.stop()  # re-lock timers end first: the audit row of the unlock brings them back
+        if self.broadcast is not None:  # its last rows (broadcasts cut short) go to the store before it closes
+            await self.broadcast.stop()
+            self.broadcast = None
+        self.wayfinding = None  # its build task, if any, is one of the tasks cancelled below
         await self._stop_points()
         await cancel_and_wait(*self._tasks)
         self._tasks.clear()

@@ -1,4 +1,5 @@
-"""Serve the web app (web_viewer/: the twin at /, /login, /visitor) and npm's three.js at /vendor/three/."""
+"""Serve the web app (web_viewer/: the twin at /, /login, /visitor, /security, /maintenance) and the npm packages
+the pages import (three.js, three-mesh-bvh, Apache ECharts) under /vendor/."""
 
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ from starlette.types import Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 WEB_VIEWER = Path(__file__).resolve().parent.parent / "web_viewer"
-# Only what a browser needs of the three package: the module build and the addons (loaders, controls).
-THREE_PARTS = ("build", "examples/jsm")
+# Only what a browser needs of the npm packages: three's module build and addons (loaders, controls), the ES
+# modules of three-mesh-bvh (BVH picking), ECharts' ES module build (the security desk's KPI charts) and
+# qrcode-generator's ES module (the visitor page's QR code that opens a kiosk's route on a phone).
+VENDOR_PARTS = (("three", "build"), ("three", "examples/jsm"), ("three-mesh-bvh", "src"), ("echarts", "dist"),
+                ("qrcode-generator", "dist"))
 # Tooling files of the viewer folder that are not part of the site.
 PRIVATE_TOP_LEVEL = frozenset({"node_modules", "package.json", "package-lock.json"})
 # Pages with a path of their own (no ".html" in the address bar); "/" is index.html, the twin. Whether a user may
 # use a page is decided by the API it calls (api/access.py), not by who may download its HTML.
-PAGES = {"/login": "login.html", "/visitor": "visitor.html"}
+PAGES = {
+    "/login": "login.html", "/visitor": "visitor.html", "/security": "security.html",
+    "/maintenance": "maintenance.html", "/bigscreen": "bigscreen.html",
+}
 
 
 class ViewerFiles(StaticFiles):
@@ -59,12 +66,11 @@ def mount_viewer(app: FastAPI, viewer_dir: Path = WEB_VIEWER) -> None:
     The viewer is the router's fallback rather than a mount at "/": a root mount matches every path, so any
     /api or /ws route included after it would be shadowed. As the fallback it loses to every route, whenever
     that route was added."""
-    three = viewer_dir / "node_modules" / "three"
-    for part in THREE_PARTS:
-        folder = three / part
-        prefix = f"/vendor/three/{part}"
+    for package, part in VENDOR_PARTS:
+        folder = viewer_dir / "node_modules" / package / part
+        prefix = f"/vendor/{package}/{part}"
         if folder.is_dir():
-            app.mount(prefix, ViewerFiles(folder), name=f"three-{part.replace('/', '-')}")
+            app.mount(prefix, ViewerFiles(folder), name=f"{package}-{part.replace('/', '-')}")
         else:
             log.warning("%s is missing: the 3D viewer cannot load three.js (run `make setup`)", folder)
 

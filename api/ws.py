@@ -1,4 +1,6 @@
-"""/ws: the live point stream, a snapshot first and then batched updates (optionally ?points=a,b)."""
+"""/ws: the live point stream, a snapshot first and then batched updates (optionally ?points=a,b); frames of
+other types (alarms, work orders, pages) come through LiveFanout.broadcast, some only to the roles they concern
+(the feed knows its client's role)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from api.auth import until_session_ends
+from api.auth import Principal, until_session_ends
 from api.live_fanout import Frame, LiveFanout, LiveFeed
+from api.ws_protocol import write_shared_of
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -60,12 +63,13 @@ async def live_stream(websocket: WebSocket, points: str | None = None) -> None:
     if fanout.closing:
         await websocket.close(GOING_AWAY, "server shutting down")
         return
-    feed = fanout.open(wanted)
-    sender = asyncio.create_task(_send(websocket, feed), name=f"{feed.subscription.name}:send")
-    receiver = asyncio.create_task(_receive(websocket), name=f"{feed.subscription.name}:receive")
+    principal = getattr(websocket.state, "principal", None)  # set by the access guard (api/auth_guard.py)
+    feed = fanout.open(wanted, role=principal.role if isinstance(principal, Principal) else None)
+    sender = asyncio.create_task(_send(websocket, feed), name=f"{feed.name}:send")
+    receiver = asyncio.create_task(_receive(websocket), name=f"{feed.name}:receive")
     # The session is watched while the stream is open: expiry, logout or a disabled account close it (4401).
     watcher = asyncio.create_task(
-        until_session_ends(runtime.store, websocket.scope, runtime.clock), name=f"{feed.subscription.name}:session"
+        until_session_ends(runtime.store, websocket.scope, runtime.clock), name=f"{feed.name}:session"
     )
     try:
         await asyncio.wait({sender, receiver, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -90,20 +94,37 @@ async def live_stream(websocket: WebSocket, points: str | None = None) -> None:
                 pass
 
 
+def _alarm_list(websocket: WebSocket) -> Frame | None:
+    """{"type": "alarms", "alarms": [...]}: the open alarms, sent once after the snapshot (then "alarm" frames
+    follow every transition through LiveFanout.broadcast). Taken after the feed opened: nothing falls between."""
+    engine = getattr(websocket.app.state.runtime, "alarms", None)
+    if engine is None:
+        return None
+    from alarms.wire import alarm_json
+
+    return {"type": "alarms", "alarms": [alarm_json(alarm) for alarm in engine.active()]}
+
+
 async def _send(websocket: WebSocket, feed: LiveFeed) -> str:
-    """Send the snapshot, then frames until the feed closes ("closed") or the client goes ("gone")."""
+    """Send the snapshot (and the open alarms), then frames until the feed closes ("closed") or the client goes
+    ("gone")."""
     try:
         async with asyncio.timeout(SEND_TIMEOUT_S):
             await websocket.send_text(_encode(feed.snapshot()))
+            alarms = _alarm_list(websocket)
+            if alarms is not None:
+                await websocket.send_text(_encode(alarms))
+        feed.write_now = write_shared_of(websocket.scope)  # from here on frames may be written without this task
         while True:
             frames = await feed.next_frames()
             if not frames:
                 return "closed"
-            for frame in frames:
-                async with asyncio.timeout(SEND_TIMEOUT_S):
+            # One deadline for what is sent at once (a timer per frame was a noticeable cost with 500 clients).
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                for frame in frames:
                     await websocket.send_text(_encode(frame))
     except TimeoutError:
-        log.warning("websocket client %s accepted nothing for %.0f s: closing", feed.subscription.name, SEND_TIMEOUT_S)
+        log.warning("websocket client %s accepted nothing for %.0f s: closing", feed.name, SEND_TIMEOUT_S)
         return "gone"
     except (WebSocketDisconnect, RuntimeError, OSError):
         return "gone"

@@ -68,13 +68,14 @@ async def serve(runtime: Any) -> AsyncIterator[str]:
     import uvicorn
 
     from api.app import create_app
+    from api.serve import uvicorn_config
 
     # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
     # every keep-alive response waited ~40 ms for a delayed ACK (headers and body are two writes).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime), log_level="warning", ws="websockets-sansio", ws_ping_interval=None)
+    config = uvicorn_config(create_app(runtime), log_level="warning", ws_ping_interval=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="bench-uvicorn")
     try:

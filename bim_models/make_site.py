@@ -40,9 +40,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bim_models.broadcast_site import broadcast_section
+from bim_models.cameras import camera_connection
 from bim_models.devices import DEVICE_ELEMENTS, PA_ZONES, DeviceElement, speakers_by_pa_zone
 from bim_models.ids import stable_guid
-from bim_models.layout import DOORS, SPACES
+from bim_models.layout import DOORS, SPACE_BY_CODE, SPACES, WINDOWS
+from bim_models.queue_points import EVENTS_TOPIC, queue_analytics_points
+from bim_models.services import catalogue, categories, ticket_services, window_groups
 from bim_models.site_points import (
     Point,
     door_guid,
@@ -50,7 +54,6 @@ from bim_models.site_points import (
     fire_panel_points,
     people_counter_points,
     point,
-    queue_points,
     security_points,
     temp_humidity_points,
 )
@@ -169,9 +172,15 @@ def _devices() -> list[dict[str, Any]]:
         for element in (e for e in DEVICE_ELEMENTS if e.kind == kind):
             connection = {"type": "mqtt", "topic": f"hall/{SITE_ID}/{branch}/{element.key}", "stale_after_s": 300.0}
             devices.append(_device(element, connection, make_mqtt(element.key)))
-    queue = {"type": "mqtt", "topic": f"hall/{SITE_ID}/queue", "stale_after_s": 120.0}
-    devices.append(_device(by_key["queue"], queue, queue_points()))
-    for kind in (DeviceKind.CAMERA, DeviceKind.IP_SPEAKER, DeviceKind.QUEUE_DISPLAY, DeviceKind.KIOSK):
+    # The queue system reports ticket events (queues.events_topic); its figures are computed by the analytics.
+    devices.append(_device(by_key["queue"], {"type": "computed", "source": "queues"}, queue_analytics_points()))
+    for element in (e for e in DEVICE_ELEMENTS if e.kind == DeviceKind.CAMERA):
+        camera = camera_connection(element.key)  # the entrance cameras count people; the others only stand there
+        device = _device(element, None, [])
+        if camera is not None:
+            device["connection"], device["points"] = camera  # block style: a camera's connection is long
+        devices.append(device)
+    for kind in (DeviceKind.IP_SPEAKER, DeviceKind.QUEUE_DISPLAY, DeviceKind.KIOSK):
         devices += [_device(e, None, []) for e in DEVICE_ELEMENTS if e.kind == kind]
     return devices
 
@@ -191,6 +200,116 @@ def _doors() -> list[dict[str, Any]]:
             "forced_point": f"security-ctl.door_{n}.forced",
         })  # fmt: skip
     return doors
+
+
+def _evacuation() -> list[dict[str, Any]]:
+    """Fire zone -> the access-controlled doors on its evacuation routes: the doors of its own spaces (released so
+    nobody is locked in or out), and for the hall the 24-hour zone's doors, a second way out to the street."""
+    routes: list[dict[str, Any]] = []
+    access = [d for d in DOORS if d.access_no is not None]
+    for pa in PA_ZONES:
+        spaces = set(pa.spaces)
+        doors = {d.access_no or 0 for d in access if d.space in spaces or (d.other or "") in spaces}
+        if "1F-WAIT" in spaces:  # the hall's second exit runs through the 24-hour zone (door 1, then door 2)
+            doors |= {d.access_no or 0 for d in access if d.space == "1F-24H"}
+        if doors:
+            zones = FlowList(code.lower() for code in pa.spaces)
+            routes.append({"zones": zones, "doors": FlowList(f"door-{n}" for n in sorted(doors))})
+    return routes
+
+
+def _plan(plan_id: str, zh: str, en: str, classes: list[str], steps: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"id": plan_id, "name": names(zh, en), "alarm_classes": FlowList(classes),
+            "steps": [names(step_zh, step_en) for step_zh, step_en in steps]}  # fmt: skip
+
+
+def _plans() -> list[dict[str, Any]]:
+    """The demo hall's emergency plans (T/ZAS 4012 8.4.5, DB31/T 862 11.2.5): fire, emergency, equipment failure."""
+    return [
+        _plan("fire", "火灾应急预案", "Fire emergency plan", ["fire", "smoke"], [
+            ("通过视频确认火情", "Confirm the fire on camera"),
+            ("拨打119报警", "Call the fire brigade (119)"),
+            ("确认应急广播已启动", "Check that the evacuation broadcast is playing"),
+            ("确认疏散通道门禁已释放", "Check that the evacuation doors are released"),
+            ("组织人员疏散至集合点", "Lead everyone out to the assembly point"),
+            ("清点人数并向指挥报告", "Count people and report to the incident commander"),
+        ]),
+        _plan("emergency", "紧急求助应急预案", "Emergency call plan", ["emergency"], [
+            ("查看就近摄像机画面", "Look at the nearest camera"),
+            ("派安保人员到场", "Send a security officer to the place"),
+            ("需要时拨打110或120", "Call 110 (police) or 120 (ambulance) when needed"),
+            ("现场处置并记录经过", "Handle it on site and record what happened"),
+            ("按钮复位", "Reset the button"),
+        ]),
+        _plan("leak", "漏水应急预案", "Water leak plan", ["leak"], [
+            ("通知运维人员到场", "Send maintenance to the place"),
+            ("关闭就近水阀", "Close the nearest water valve"),
+            ("保护机房设备并断电（如需）", "Protect the equipment; cut power where needed"),
+            ("清理积水并查明原因", "Remove the water and find the cause"),
+        ]),
+        _plan("power", "停电及UPS故障预案", "Power failure and UPS plan", ["ups", "power"], [
+            ("确认市电及UPS状态", "Check mains and UPS state"),
+            ("通知供电部门", "Call the power company"),
+            ("关闭非必要负载，延长后备时间", "Shed loads that are not needed to extend the runtime"),
+            ("电池告急前有序关闭服务器", "Shut the servers down in order before the battery runs out"),
+        ]),
+        _plan("door", "门禁异常预案", "Door alarm plan", ["door"], [
+            ("查看门口摄像机画面", "Look at the door's camera"),
+            ("派安保人员核实", "Send a security officer to check"),
+            ("恢复门禁并记录", "Restore the door and record it"),
+        ]),
+        _plan("climate", "机房温湿度异常预案", "Machine room climate plan", ["temperature", "humidity"], [
+            ("检查空调运行状态", "Check the air conditioning"),
+            ("启动备用空调", "Start the standby unit"),
+            ("通知运维人员", "Call maintenance"),
+        ]),
+    ]  # fmt: skip
+
+
+def _rounds() -> list[dict[str, Any]]:
+    """Inspection rounds (T/ZAS 4012 7.2.4): the hall's public zones twice a day, the machine rooms every morning."""
+    hall = [("1F-ENT", "导办台、取号机正常；地面无积水", "Guidance desk and ticket machine work; floor dry"),
+            ("1F-SELF", "自助终端全部开机可用", "Every self-service terminal is on and usable"),
+            ("1F-WAIT", "座椅完好；紧急按钮无遮挡", "Seats intact; emergency buttons not blocked"),
+            ("1F-WIN", "窗口叫号屏及评价器正常", "Window displays and rating pads work"),
+            ("1F-24H", "24小时区门禁及照明正常", "24-hour zone door and lights work")]
+    machine = [("ups-1", "UPS无告警，电池电量正常", "UPS without alarms, battery charged"),
+               ("env-ctl", "漏水感应线完好", "Leak detection cable intact"),
+               ("fire-panel", "火灾报警控制器无故障", "Fire panel shows no trouble")]
+    evening = [("ac-1", "空调运行正常，无异响", "Air conditioning runs without noise")]
+    return [
+        {"id": "hall-daily", "name": names("大厅日常巡检", "Hall daily round"),
+         "stops": [{"zone": code.lower(), "items": [names(zh, en), names("消防通道畅通", "Fire exits clear")]}
+                   for code, zh, en in hall],
+         "schedule": {"times": FlowList(["09:00", "14:00"]), "window_minutes": 90.0},
+         "order": "alternate"},
+        {"id": "machine-rooms", "name": names("机房巡检", "Machine room round"),
+         "stops": [{"device": device, "items": [names(zh, en)]} for device, zh, en in machine + evening],
+         "schedule": {"times": FlowList(["08:30"]), "weekdays": FlowList([1, 2, 3, 4, 5])},
+         "order": "forward", "priority": "medium"},
+    ]  # fmt: skip
+
+
+def _windows() -> list[dict[str, Any]]:
+    """Every numbered window with its counter (building.build_furniture names it ``window:<n>``)."""
+    return [Flow(number=str(w.number), ifc_guid=stable_guid(f"window:{w.number}"), zone=w.space.lower())
+            for w in WINDOWS]  # fmt: skip
+
+
+def _kiosks() -> list[dict[str, Any]]:
+    """The guidance kiosks, each with the point where a visitor stands: 0.8 m from it toward its room's centre."""
+    kiosks: list[dict[str, Any]] = []
+    for element in (e for e in DEVICE_ELEMENTS if e.kind == DeviceKind.KIOSK):
+        x, y, _ = element.position()
+        room = SPACE_BY_CODE[element.space].rect
+        dx, dy = room.cx - x, room.cy - y
+        norm = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+        stand = Flow(x=round(x + 0.8 * dx / norm, 2), y=round(y + 0.8 * dy / norm, 2), storey=element.space[:2])
+        space = SPACE_BY_CODE[element.space]
+        label = names(f"{element.name_zh.split(' ')[0]}（{space.name_zh}）", f"Guidance kiosk ({space.name_en})")
+        kiosks.append({"id": element.key, "name": label,
+                       "device": element.key, "zone": element.zone_id, "point": stand})
+    return kiosks
 
 
 def site_document() -> dict[str, Any]:
@@ -227,6 +346,16 @@ def site_document() -> dict[str, Any]:
         ],  # fmt: skip
         "devices": _devices(),
         "doors": _doors(),
+        "plans": _plans(),
+        "linkage": {"evacuation": _evacuation()},
+        "rounds": _rounds(),
+        "queues": {"events_topic": EVENTS_TOPIC.format(site=SITE_ID), "groups": window_groups(),
+                   "services": ticket_services()},
+        "windows": _windows(),
+        "service_categories": categories(),
+        "services": catalogue(),
+        "kiosks": _kiosks(),
+        "broadcast": broadcast_section(),
     }
 
 

@@ -69,7 +69,7 @@ def point_catalog(site: SiteConfig) -> dict[str, PointInfo]:
             catalog[point.id] = PointInfo(
                 point.id, device.id, point.name, point.unit, point.kind, guid, point.writable, tuple(point.states or ())
             )
-        if device.connection is not None:
+        if device.connection is not None and device.connection.type != "computed":  # computed: nothing to lose
             catalog[device.comm_point_id] = comm_point_info(device)
     return catalog
 
@@ -126,7 +126,8 @@ class Gateway:
 
     @property
     def polled_devices(self) -> list[Device]:
-        return [device for device in self.site.devices if device.connection is not None]
+        # Computed devices (queue analytics, crowd density) are published by their service, never polled.
+        return [d for d in self.site.devices if d.connection is not None and d.connection.type != "computed"]
 
     async def start(self, spawn: Spawn | None = None) -> None:
         """Build every driver and start one named poller task per device (through ``spawn`` when given)."""

@@ -125,7 +125,9 @@ class Poller:
         self.backoff = backoff or Backoff(first=min(0.5, self.period))
         self.points: dict[str, Point] = {point.id: point for point in device.points}
         default_stale = connection.stale_after_s if isinstance(connection, MqttConnection) else None
-        self._stale_after = {p.id: p.stale_after_s or default_stale for p in device.points}
+        stale_after = {p.id: p.stale_after_s or default_stale for p in device.points}
+        # Only points with a limit can go stale: the others need no refresh times and no check at every poll.
+        self._stale_after: dict[str, float] = {pid: limit for pid, limit in stale_after.items() if limit is not None}
         self.state = DeviceState.STARTING
         self.polls = 0
         self._connected = False
@@ -293,31 +295,61 @@ class Poller:
     # --- publishing --------------------------------------------------------------------------------------
 
     def accept(self, readings: Sequence[Reading]) -> None:
-        """Publish readings that change a value or quality (also the sink of push drivers)."""
+        """Publish readings that change a value or quality (also the sink of push drivers), in order.
+
+        This runs for every value of every poll, so it is written for the common case: a GOOD reading whose
+        value, quality and reason are those last published is dropped before any PointUpdate is made, and the
+        changed ones go to the bus as one batch (publish_many)."""
         now_mono = self.clock.monotonic()
         ts = self.clock.time()
+        points, published, stale_after, refreshed = self.points, self._published, self._stale_after, self._refreshed
+        good = Quality.GOOD
+        changed: list[PointUpdate] = []
         for reading in readings:
             point_id = reading.point_id
-            if point_id not in self.points:
+            if point_id not in points:
                 if point_id not in self._unknown_logged:
                     self._unknown_logged.add(point_id)
                     log.warning("device %s: driver reported unknown point %s (ignored)", self.device.id, point_id)
                 continue
-            if reading.quality is Quality.GOOD:
+            quality = reading.quality
+            if quality is good:
                 if self.state in _COMM_LOST_STATES and (self._connected or self._connecting):
                     # A value pushed right after a reconnect (COV, MQTT) proves communication before the first
                     # poll does: comm_lost False goes out first, so the comm-loss point never lags the values.
+                    self._flush(changed)
                     self._mark_online()
-                previous = self._refreshed.get(point_id)
-                # A cached reading re-delivered with the same source time is not fresh data.
-                if previous is None or previous[0] != reading.source_ts:
-                    self._refreshed[point_id] = (reading.source_ts, now_mono)
-                elif self._is_stale(point_id, now_mono):
-                    continue
-            self._publish(PointUpdate.from_reading(reading, ts))
+                if point_id in stale_after:  # refresh times matter only to points that can go stale
+                    previous = refreshed.get(point_id)
+                    # A cached reading re-delivered with the same source time is not fresh data.
+                    if previous is None or previous[0] != reading.source_ts:
+                        refreshed[point_id] = (reading.source_ts, now_mono)
+                    elif self._is_stale(point_id, now_mono):
+                        continue
+            last = published.get(point_id)
+            value = reading.value
+            if (
+                last is not None
+                and last.quality is quality
+                and ((last.value == value and type(last.value) is type(value)) or _same(last.value, value))
+                and last.reason == reading.reason
+            ):
+                continue  # what _publish() would drop, before a PointUpdate is made for it
+            update = PointUpdate(point_id, value, quality, reading.source_ts, ts, reading.reason)
+            published[point_id] = update
+            changed.append(update)
+        self._flush(changed)
+
+    def _flush(self, changed: list[PointUpdate]) -> None:
+        """Publish accept()'s pending updates (before anything else goes out, to keep the bus in order)."""
+        if changed:
+            self.bus.publish_many(changed)
+            changed.clear()
 
     def check_stale(self) -> None:
         """Turn GOOD values that were not refreshed within the point's stale_after_s into STALE."""
+        if not self._stale_after:
+            return
         now_mono = self.clock.monotonic()
         ts = self.clock.time()
         for point_id, last in list(self._published.items()):
@@ -344,6 +376,9 @@ class Poller:
         self.bus.publish(update)
 
     def _publish_comm(self, lost: bool) -> None:
+        last = self._published.get(self.comm_point_id)
+        if last is not None and last.value is lost and last.quality is Quality.GOOD and last.reason is None:
+            return  # what _publish() would drop: every poll confirms the link, a PointUpdate only when it changes
         now = self.clock.time()
         self._publish(PointUpdate(self.comm_point_id, lost, Quality.GOOD, now, now))
 

@@ -23,6 +23,7 @@ DRIVERS: dict[str, DriverSpec] = {
     "modbus_tcp": DriverSpec("iot_gateway.drivers.modbus_tcp", "ModbusTcpDriver"),
     "bacnet_ip": DriverSpec("iot_gateway.drivers.bacnet_ip", "BacnetIpDriver"),
     "mqtt": DriverSpec("iot_gateway.drivers.mqtt", "MqttDriver"),
+    "camera": DriverSpec("iot_gateway.drivers.camera", "CameraDriver"),
 }
 
 
@@ -64,6 +65,8 @@ class DriverRegistry:
 
                 self._bacnet_app = BacnetApplicationHolder(self.site.bacnet)  # the site's bacnet: section
             return {"application": self._bacnet_app}
+        if connection_type == "camera":
+            return {"clock": self.clock, "site_dir": self.site_dir}  # a video file path is relative to the site
         return {"clock": self.clock}
 
     async def create(self, device: Device) -> Driver:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.alarms import Alarm, AlarmChange, AlarmEventRecord, AlarmRepository
 from store.audit import AuditEntry, AuditLog, VerifyReport
 from store.sessions import Session, SessionRepository
 from store.url import DatabaseUrlError, async_url, default_url, display, sqlite_path
@@ -19,6 +20,9 @@ from store.users import Role, User, UserError, UserRepository, WallClock
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
 __all__ = [
+    "Alarm",
+    "AlarmChange",
+    "AlarmEventRecord",
     "AuditEntry",
     "DatabaseUrlError",
     "Role",
@@ -37,16 +41,17 @@ class _SystemClock:
 
 
 class Store:
-    """One database: ``users``, ``sessions`` and ``audit`` repositories over one async engine.
+    """One database: ``users``, ``sessions``, ``audit`` and ``alarms`` repositories over one async engine.
     ``await Store.open(url)`` migrates the database to the newest revision first."""
 
     def __init__(self, engine: AsyncEngine, url: URL, clock: WallClock) -> None:
         self.engine = engine
         self.url = url
         self.clock = clock
-        self.users = UserRepository(engine, clock)
         self.sessions = SessionRepository(engine, clock)
+        self.users = UserRepository(engine, clock, on_account_change=self.sessions.forget_user)
         self.audit = AuditLog(engine, clock)
+        self.alarms = AlarmRepository(engine)
 
     @classmethod
     async def open(cls, url: str, *, clock: WallClock | None = None, migrate: bool = True) -> Store:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,42 @@ def _limited(name: str, value: str | None, size: int | None = None) -> str | Non
     return value.replace("\x00", "\ufffd")
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """One entry to append: who did what to what, with which arguments, and how it ended."""
+
+    action: str
+    actor: str | None
+    role: str | None
+    client: str | None
+    target: str | None = None
+    arguments: dict[str, Any] | None = None
+    result: str = "ok"
+    detail: str | None = None
+    idempotency_key: str | None = None
+
+
+def _values(record: AuditRecord, ts_us: int) -> dict[str, Any]:
+    """The row of ``record`` without its place in the chain (id and hashes); AuditError when it is not valid."""
+    if not record.action:
+        raise AuditError("audit action is empty")
+    if record.result not in RESULTS:
+        raise AuditError(f"audit result {record.result!r} is not one of {', '.join(RESULTS)}")
+    role = record.role
+    return {
+        "ts_us": ts_us,
+        "actor": _limited("actor", record.actor, 64),
+        "role": _limited("role", str(role) if role is not None else None, 32),
+        "client": _limited("client", record.client, 255),
+        "action": _limited("action", record.action, 64),
+        "target": _limited("target", record.target, 255),
+        "arguments": _canonical(record.arguments),
+        "result": record.result,
+        "detail": _limited("detail", record.detail),
+        "idempotency_key": _limited("idempotency key", record.idempotency_key, 128),
+    }
+
+
 class AuditLog:
     """append (serialised: one chain, never forked), query, count, find_by_idempotency_key and verify.
 
@@ -139,34 +176,31 @@ class AuditLog:
         detail: str | None = None,
         idempotency_key: str | None = None,
     ) -> AuditEntry:
-        if not action:
-            raise AuditError("audit action is empty")
-        if result not in RESULTS:
-            raise AuditError(f"audit result {result!r} is not one of {', '.join(RESULTS)}")
-        values: dict[str, Any] = {
-            "ts_us": round(self._clock.time() * 1e6),
-            "actor": _limited("actor", actor, 64),
-            "role": _limited("role", str(role) if role is not None else None, 32),
-            "client": _limited("client", client, 255),
-            "action": _limited("action", action, 64),
-            "target": _limited("target", target, 255),
-            "arguments": _canonical(arguments),
-            "result": result,
-            "detail": _limited("detail", detail),
-            "idempotency_key": _limited("idempotency key", idempotency_key, 128),
-        }
+        entry = AuditRecord(action, actor, role, client, target, arguments, result, detail, idempotency_key)
+        return (await self.append_many([entry]))[0]
+
+    async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        """Append the records in order, in one transaction (an acknowledged flood of alarms: one commit, not one
+        per alarm); all or none."""
+        now_us = round(self._clock.time() * 1e6)
+        rows = [_values(record, now_us) for record in records]
+        if not rows:
+            return []
         async with self._lock, self._engine.begin() as conn:
             # The write comes first so the lock is held before the head is read (see the class docstring).
             await conn.execute(audit_head.update().where(audit_head.c.id == 1).values(last_id=audit_head.c.last_id))
             head = (await conn.execute(sa.select(audit_head).where(audit_head.c.id == 1))).one()
-            values["id"] = int(head.last_id) + 1
-            values["prev_hash"] = head.last_hash
-            values["hash"] = row_hash(values)
-            await conn.execute(audit_log.insert().values(**values))
+            last_id, last_hash = int(head.last_id), head.last_hash
+            for values in rows:
+                last_id += 1
+                values["id"] = last_id
+                values["prev_hash"] = last_hash
+                values["hash"] = last_hash = row_hash(values)
+            await conn.execute(audit_log.insert(), rows)
             await conn.execute(
-                audit_head.update().where(audit_head.c.id == 1).values(last_id=values["id"], last_hash=values["hash"])
+                audit_head.update().where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
             )
-        return _entry(_Row(values))
+        return [_entry(_Row(values)) for values in rows]
 
     def _filters(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,11 @@ from store.schema import sessions, users
 from store.users import Role, User, WallClock
 
 TOKEN_BYTES = 32  # 256 bits of randomness: a token cannot be guessed, so a fast hash is enough to store it
+# A live session found in the database is trusted this long without asking again: every request and WebSocket
+# looks its session up, and 500 screens connecting at once exhausted the connection pool. A logout or an account
+# change in this process takes effect at once (the entry is dropped); one made by another process (the `halltwin
+# user` command, another node) within this many seconds.
+SESSION_CACHE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,11 @@ def token_hash(token: str) -> str:
 
 
 class SessionRepository:
-    def __init__(self, engine: AsyncEngine, clock: WallClock) -> None:
+    def __init__(self, engine: AsyncEngine, clock: WallClock, cache_s: float = SESSION_CACHE_S) -> None:
         self._engine = engine
         self._clock = clock
+        self._cache_s = cache_s
+        self._cache: dict[str, tuple[float, Session]] = {}  # token hash -> (when read, monotonic), live session
 
     async def create(self, user: User, client: str | None, ttl_s: float) -> tuple[str, Session]:
         if ttl_s <= 0:
@@ -62,10 +70,32 @@ class SessionRepository:
         return token, Session(session_id, user.name, user.role, values["client"], now, now + ttl_s)
 
     async def lookup(self, token: str) -> SessionLookup:
+        digest = token_hash(token)
+        cached = self._cache.get(digest)
+        if cached is not None:
+            read_at, session = cached
+            if time.monotonic() - read_at < self._cache_s:
+                if session.expires_at > self._clock.time():
+                    return SessionLookup(session, None)
+                return SessionLookup(None, "expired", session.expires_at)
+            del self._cache[digest]
+        found = await self._read(digest)
+        if found.session is not None:
+            if len(self._cache) >= 10_000:  # bounded: forget the oldest reads first
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[digest] = (time.monotonic(), found.session)
+        return found
+
+    def forget_user(self, name: str) -> None:
+        """Drop the cached sessions of ``name`` (its account changed): the next request reads the database."""
+        for digest in [digest for digest, (_, session) in self._cache.items() if session.user == name]:
+            del self._cache[digest]
+
+    async def _read(self, digest: str) -> SessionLookup:
         query = (
             sa.select(sessions, users.c.name, users.c.role, users.c.disabled)
             .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token_hash == token_hash(token))
+            .where(sessions.c.token_hash == digest)
         )
         async with self._engine.connect() as conn:
             row: Any = (await conn.execute(query)).first()
@@ -86,6 +116,7 @@ class SessionRepository:
 
     async def revoke(self, token: str) -> bool:
         """End the session (logout); False when there was no live one."""
+        self._cache.pop(token_hash(token), None)
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 sessions.update()
@@ -96,6 +127,7 @@ class SessionRepository:
 
     async def revoke_user(self, name: str) -> int:
         """End every session of a user (disabled, or password changed); returns how many."""
+        self.forget_user(name)
         user_ids = sa.select(users.c.id).where(users.c.name == name).scalar_subquery()
         async with self._engine.begin() as conn:
             result = await conn.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -80,9 +81,17 @@ class UserRepository:
     """add, get, list, enable/disable, set and verify passwords. Hashing runs in a worker thread: Argon2 costs
     tens of milliseconds of CPU by design, which must never stall the event loop."""
 
-    def __init__(self, engine: AsyncEngine, clock: WallClock, hasher: PasswordHash | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: WallClock,
+        hasher: PasswordHash | None = None,
+        on_account_change: Callable[[str], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        # Told the name of every account whose role, password or enabled state changed (the session cache drops it).
+        self._on_account_change = on_account_change
         self.hasher = hasher or PasswordHash((Argon2Hasher(),))
         self._dummy_hash: str | None = None
 
@@ -124,6 +133,8 @@ class UserRepository:
             if result.rowcount == 0:
                 raise UserError(f"no user {name!r}")
             row = (await conn.execute(sa.select(users).where(users.c.name == name))).one()
+        if self._on_account_change is not None:
+            self._on_account_change(name)
         return _user(row)
 
     async def set_disabled(self, name: str, disabled: bool) -> User:

@@ -89,4 +89,10 @@ def payload_json(update: PointUpdate) -> str:
 
 def points_frame(frame_type: str, updates: Iterable[PointUpdate]) -> str:
     """``{"type": frame_type, "points": [...]}`` as text, every update in its /ws form."""
-    return f'{{"type":{dumps(frame_type)},"points":[{",".join(map(update_json, updates))}]}}'
+    return frame_of_parts(frame_type, map(update_json, updates))
+
+
+def frame_of_parts(frame_type: str, parts: Iterable[str]) -> str:
+    """``{"type": frame_type, "points": [...]}`` of updates already written by update_json (shared by many
+    clients, or a shared batch cut for one)."""
+    return f'{{"type":{dumps(frame_type)},"points":[{",".join(parts)}]}}'

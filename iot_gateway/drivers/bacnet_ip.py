@@ -98,6 +98,10 @@ class BacnetIpDriver:
         self._sink: ReadingSink | None = None
         self._reachable = False
         self._bad: dict[str, str] = {}  # point id -> why it is BAD (for logging changes only)
+        # Each point's last COV reading and when it came (monotonic): a poll sent before that notification but
+        # answered after it holds the older value, and publishing it last would undo the change (a false return to
+        # normal, found by bench_alarms); such a poll reports the notification's reading instead.
+        self._by_cov: dict[str, tuple[float, Reading]] = {}
 
     # --- Driver interface --------------------------------------------------------------------------------
 
@@ -203,6 +207,7 @@ class BacnetIpDriver:
             self._moved_to, self._reachable = None, False
             await self.connect()
         app = self._connected_app()
+        asked_at = time.monotonic()
         results: dict[tuple[str, str], Any] = {}
         pending = list(self.plan.chunks())
         while pending and self.plan.use_rpm:
@@ -230,12 +235,20 @@ class BacnetIpDriver:
             results.update(await self._read_singly(app, chunk.keys))
         now = time.time()
         invalid = self.plan.invalid
-        return [
+        readings = [
             self._bad_reading(point, invalid[key], now)
             if key in invalid
             else self._reading(point, results.get(key), now)
             for key, point in self.plan.points()
         ]
+        if self._by_cov:
+            by_cov = self._by_cov
+            newer = (by_cov.get(reading.point_id) for reading in readings)
+            readings = [
+                seen[1] if seen is not None and seen[0] > asked_at else reading  # the newer notification wins
+                for reading, seen in zip(readings, newer, strict=True)
+            ]
+        return readings
 
     async def write(self, point: Point, value: Value) -> None:
         """WriteProperty; commandable present-values at the point's priority, None relinquishes it."""
@@ -391,6 +404,7 @@ class BacnetIpDriver:
         """A COV notification: readings for the points on the reported properties, straight to the sink."""
         self.stats.cov_notifications += 1
         now = time.time()
+        arrived = time.monotonic()
         readings: list[Reading] = []
         for property_value in values:
             prop = property_value.propertyIdentifier
@@ -403,5 +417,7 @@ class BacnetIpDriver:
                 readings.extend(self._bad_reading(point, str(exc), now) for point in points)
                 continue
             readings.extend(self._reading(point, raw, now) for point in points)
+        for reading in readings:
+            self._by_cov[reading.point_id] = (arrived, reading)
         if readings and self._sink is not None:
             self._sink(readings)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from iot_gateway.simulators.hall_state import HallState
+from iot_gateway.simulators.scenario_names import SCENARIO_NAMES
 from twin.i18n import names
 from twin.site.model import Names, SiteConfig, ZoneType
 
@@ -84,5 +85,3 @@ def build_scenario(site: SiteConfig, name: str, target: str | None = None) -> Sc
                         lambda s: s.pressed_buttons.add(button), lambda s: s.pressed_buttons.discard(button))
     raise ScenarioError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIO_NAMES)}")
 
-
-SCENARIO_NAMES = ("fire", "water_leak", "mains_failure", "door_forced", "emergency_button")

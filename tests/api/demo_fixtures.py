@@ -28,8 +28,9 @@ TIME_SCALE = 10.0
 POLL_PERIOD_S = 1.0  # the demo site's poll_interval_s (the model default)
 MQTT_PERIOD_S = 5.0  # MqttDeviceSimulator re-publishes every topic this often (retain false)
 # Every device GOOD: one MQTT re-publish period (the gateway may subscribe just after the first publish) plus
-# two poll periods, with head-room for two cores shared by several test runs.
-ALL_GOOD_DEADLINE_S = MQTT_PERIOD_S + 2 * POLL_PERIOD_S + 8.0
+# two poll periods, with head-room for two cores shared by several test runs (a fresh clone's suite runs at load
+# 9-14: devices that time out while the demo starts come back after their pollers' back-off).
+ALL_GOOD_DEADLINE_S = MQTT_PERIOD_S + 2 * POLL_PERIOD_S + 30.0
 SCENARIO_DEADLINE_S = 3 * POLL_PERIOD_S + 2.0  # a scenario's points change on the next poll (or COV)
 
 Points = dict[str, dict[str, Any]]
@@ -42,7 +43,8 @@ def demo_site(mqtt_port: int) -> SiteConfig:
 
 
 def polled_device_ids(site: SiteConfig) -> list[str]:
-    return [device.id for device in site.devices if device.connection is not None]
+    """Devices the gateway polls (computed devices, such as the queue analytics, are published, not polled)."""
+    return [d.id for d in site.devices if d.connection is not None and d.connection.type != "computed"]
 
 
 @dataclass
@@ -113,6 +115,7 @@ async def running_demo(tmp_path: Path, model_cache: Path | None = None) -> Async
             if model_cache is not None:
                 runtime.cache_dir = model_cache
             app = create_app(runtime, extra_routers=[scenario_router(hall)])
+            app.state.demo = True  # as `halltwin demo` does: /api/health says so, and the viewer offers the scenarios
             async with running_app(runtime, app) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as client:
                 # Logged in as facility: points, history, /ws and the scenario controls are for staff only.
                 client.headers.update(await staff_headers(runtime, client))
@@ -124,8 +127,10 @@ async def running_demo(tmp_path: Path, model_cache: Path | None = None) -> Async
 
 
 def all_good(points: Points) -> list[str]:
-    """Complaints about points that are not GOOD, or devices whose comm_lost point is not a GOOD false."""
-    complaints = [f"{pid}: {p['quality']}" for pid, p in points.items() if p["quality"] != "GOOD"]
+    """Complaints about points that are not GOOD, or devices whose comm_lost point is not a GOOD false. Computed
+    queue figures are left out: a wait percentile is BAD ("no ticket yet") until the first call of its service."""
+    complaints = [f"{pid}: {p['quality']}" for pid, p in points.items() if p["quality"] != "GOOD"
+                  and not (pid.startswith("queue.") and p.get("reason") == "no ticket yet for this figure")]
     complaints += [f"{pid} is {p['value']!r}" for pid, p in points.items() if pid.endswith(".comm_lost") and p["value"]]
     return complaints
 

@@ -84,9 +84,19 @@ def positive_data_acceptance_across_parameters(ctx: Any, response: Any, case: An
             and response.status_code == 422
             and history_combination_is_invalid(dict(case.query or {}))
         )
-        if refused_combination or _refused_by_point_rule(case.operation.label, response):
+        if (refused_combination or _refused_by_point_rule(case.operation.label, response)
+                or _refused_photo(case.operation.label, response)
+                or _refused_route(case.operation.label, response)
+                or _refused_by_content_or_site(case.operation.label, response)
+                or _null_from_a_link(case)):  # fmt: skip
             return None
         raise
+
+
+def _null_from_a_link(case: Any) -> bool:
+    """A stateful step whose inferred link filled a path parameter from a null field (GET /api/pages gives
+    work_order_id null for an alarm's page, and /api/workorders/None/... is refused): data no schema calls valid."""
+    return any(value is None or value == "None" for value in (case.path_parameters or {}).values())
 
 
 # The CommandRouter checks a value against the point named in the path (kind, states, min/max, the register's
@@ -103,6 +113,59 @@ def _refused_by_point_rule(label: str, response: Any) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("error") in POINT_RULES
+
+
+# A work order's photo is checked on its bytes (JPEG, PNG or WebP by its first bytes; the site's size limit).
+PHOTO = "POST /api/workorders/{order_id}/photo"
+PHOTO_RULES = {415: "invalid_photo", 413: "photo_too_large"}
+
+
+def _refused_photo(label: str, response: Any) -> bool:
+    if label != PHOTO or response.status_code not in PHOTO_RULES:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("error") == PHOTO_RULES[response.status_code]
+
+
+# A route needs `to` unless mode=evacuation, and a `from` point must lie on a walkable floor (api/routes_wayfinding.py).
+ROUTE = "GET /api/route"
+ROUTE_RULES = frozenset({"destination_required", "not_walkable"})
+
+
+def _refused_route(label: str, response: Any) -> bool:
+    if label != ROUTE or response.status_code != 422:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("error") in ROUTE_RULES
+
+
+# Rules a plain schema does not state: a page names exactly one of message, text or audio (a oneOf over optional
+# fields); uploaded page audio is checked on its content (decodable, not empty); the heatmap keeps the window the
+# site's `heatmap.keep_min` sets; a work-order room filter names a zone or room of this site's building model. Each
+# refusal is told by its own code or sentence.
+CONTENT_OR_SITE_RULES: dict[str, Any] = {
+    "POST /api/broadcast": lambda body: str(body.get("detail", "")).startswith("give exactly one of"),
+    "POST /api/broadcast/audio": lambda body: body.get("error") == "bad_audio",
+    "GET /api/heatmap": lambda body: "(heatmap.keep_min)" in str(body.get("detail", "")),
+    "GET /api/workorders": lambda body: body.get("error") == "unknown_room",
+}
+
+
+def _refused_by_content_or_site(label: str, response: Any) -> bool:
+    rule = CONTENT_OR_SITE_RULES.get(label)
+    if rule is None or response.status_code != 422:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and bool(rule(body))
 
 
 def is_device_outcome(label: str, status: int, body: Any) -> bool:

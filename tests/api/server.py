@@ -16,10 +16,11 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.runtime import HallRuntime
+from api.serve import uvicorn_config
 from tests.peers import SHARED
 from twin.site.loader import load_site
 
-STARTUP_TIMEOUT_S = 15.0
+STARTUP_TIMEOUT_S = 60.0  # the runtime starts the alarm engine, broadcast and queues first: slow on a busy machine
 SHUTDOWN_TIMEOUT_S = 10.0
 
 # FZK-Haus (KIT, IFC4): two storeys, seven rooms. Its 'Buero' and 'Wohnen' rooms stand in for hall zones.
@@ -104,7 +105,7 @@ async def running_app(runtime: HallRuntime, app: FastAPI | None = None) -> Async
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2, ws_ping_interval=None)
+    config = uvicorn_config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2, ws_ping_interval=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn-test-{port}")
     try:

@@ -63,7 +63,7 @@ async def test_login_gives_a_bearer_token_and_a_strict_httponly_cookie(served: S
     bearer = {"Authorization": f"Bearer {body['token']}"}
     me = (await served.client.get("/api/auth/me", headers=bearer)).json()
     assert me["name"] == "ops" and me["role"] == "facility" and me["expires_at"] == body["expires_at"]
-    assert [p["id"] for p in me["pages"]] == ["twin", "visitor"]
+    assert [p["id"] for p in me["pages"]] == ["twin", "maintenance", "visitor"]
     assert me["pages"][0]["title"] == {"zh": "数字孪生", "en": "Digital twin"}
     assert (await served.client.get("/api/points", headers=bearer)).status_code == 200
     # The cookie alone works too (what the pages send).
@@ -293,3 +293,14 @@ async def test_a_node_on_postgresql_logs_in_and_audits(tmp_path: Path) -> None:
             assert (await client.get("/api/points", headers=headers)).status_code == 200
             assert [e.action for e in await runtime.store.audit.query()] == ["auth.login"]
         assert not (tmp_path / "data" / "halltwin.sqlite").exists()
+
+
+async def test_a_lone_surrogate_in_a_bad_request_gets_a_422_not_a_500(served: Served) -> None:
+    # Valid JSON (an escaped lone surrogate) that is not valid UTF-8 once echoed back in FastAPI's 422 body.
+    body = b'{"username": ["\\ud800"], "password": "x"}'
+    answer = await served.client.post("/api/auth/login", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    (issue,) = answer.json()["detail"]
+    assert issue["loc"] == ["body", "username"] and issue["input"] == ["\ud800"]
+    answer = await served.client.post("/api/auth/login", json={"username": ["名字"], "password": "x"})
+    assert answer.status_code == 422 and "名字" in answer.text  # ordinary text is not escaped

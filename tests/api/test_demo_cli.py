@@ -18,11 +18,13 @@ from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
 from iot_gateway.simulators.site_ports import with_free_ports
 from tests.peers import REPO_ROOT, free_port
 from twin.site.loader import load_site
-from twin.site.model import ModbusAddress, ModbusConnection, SiteConfig
+from twin.site.model import BacnetConnection, ModbusAddress, ModbusConnection, MqttConnection, SiteConfig
 
 MBPOLL = shutil.which("mbpoll")
 EXIT_TIMEOUT_S = 30.0  # a process that should exit by itself but has not by then is killed and the test fails
-READ_DEADLINE_S = 10.0
+# The simulator of 35 devices can take over 10 s to start on a machine the suite keeps busy (seen once): it runs
+# for 20 s and mbpoll has 18 of them.
+READ_DEADLINE_S = 18.0
 REGISTER = re.compile(r"^\[(\d+)\]:\s+(\S+)", re.MULTILINE)
 
 
@@ -102,7 +104,7 @@ async def test_simulate_serves_the_hall_to_an_independent_modbus_client(tmp_path
     address = voltage.address
     assert isinstance(connection, ModbusConnection) and isinstance(address, ModbusAddress)
     assert (address.table, address.data_type) == ("input", "float32")
-    args = ("simulate", str(site_path), "--scenario", "water_leak", "--after", "1", "--duration", "8")
+    args = ("simulate", str(site_path), "--scenario", "water_leak", "--after", "1", "--duration", "20")
     async with Cli(*args) as cli:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READ_DEADLINE_S
@@ -116,7 +118,9 @@ async def test_simulate_serves_the_hall_to_an_independent_modbus_client(tmp_path
     assert 220.0 < read < 240.0, f"{meter.id} voltage read by mbpoll: {read}"
     assert code == 0, err[-2000:]
     assert "scenario started: water leak in zone 1f-server" in err, err[-2000:]
-    assert "simulating 36 devices of demo-hall" in err
+    protocols = (ModbusConnection, BacnetConnection, MqttConnection)  # cameras and computed devices: no simulator
+    simulated = sum(isinstance(device.connection, protocols) for device in site.devices)
+    assert f"simulating {simulated} devices of demo-hall" in err
 
 
 async def test_simulate_with_a_bad_target_starts_nothing(tmp_path: Path) -> None:
@@ -132,7 +136,11 @@ async def test_check_accepts_the_demo_site() -> None:
     await asyncio.to_thread(ensure_demo_hall)
     code, out, err = await run_cli("check", str(SITE_PATH))
     assert code == 0, err
-    assert re.search(r"site\.yaml: OK \(\d+ zones, 84 devices, 254 points\)", out), out
+    site = load_site(SITE_PATH)
+    points = sum(len(device.points) for device in site.devices)
+    assert re.search(
+        rf"site\.yaml: OK \({len(site.zones)} zones, {len(site.devices)} devices, {points} points\)", out
+    ), out
 
 
 async def test_serve_refuses_an_unset_mqtt_password_variable(tmp_path: Path) -> None:

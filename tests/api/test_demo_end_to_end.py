@@ -85,8 +85,8 @@ def alarm_inputs(points: Points) -> list[str]:
 async def test_every_point_of_every_protocol_is_good_and_plausible(demo: DemoHall) -> None:
     points = await demo.wait_points("every point GOOD", all_good, ALL_GOOD_DEADLINE_S)
     devices = polled_device_ids(demo.site)
-    kinds = {d.connection.type for d in demo.site.devices if d.connection is not None}
-    assert (len(devices), kinds) == (36, {"modbus_tcp", "bacnet_ip", "mqtt"})
+    kinds = {demo.site.device(d).connection.type for d in devices}  # type: ignore[union-attr]
+    assert (len(devices), kinds) == (37, {"modbus_tcp", "bacnet_ip", "mqtt", "camera"})
     assert {pid for pid in points if pid.endswith(".comm_lost")} == {f"{d}.comm_lost" for d in devices}
     configured = {p.id for d in demo.site.devices for p in d.points}
     assert configured <= set(points) and len(points) == len(configured) + len(devices)
@@ -102,17 +102,21 @@ async def test_every_point_of_every_protocol_is_good_and_plausible(demo: DemoHal
     bad += implausible(points, point_ids(demo, DeviceKind.AC_UNIT, "return_air_temp"), 15, 35)
     bad += implausible(points, point_ids(demo, DeviceKind.AC_UNIT, "supply_air_temp"), 10, 35)
     bad += implausible(points, ["env-ctl.server_room_temp"], 15, 35)
-    queues = [pid for pid in points if pid.startswith("queue.") and pid != "queue.comm_lost"]
-    assert len(queues) == 16
-    bad += implausible(points, [q for q in queues if q.endswith((".waiting", ".avg_wait"))], 0, 10_000)
-    bad += implausible(points, [q for q in queues if q.endswith(".open_windows")], 1, 14)
-    bad += [f"{q}={points[q]['value']!r} is no ticket number" for q in queues
-            if q.endswith(".last_called") and not isinstance(points[q]["value"], str)]  # fmt: skip
+    # The queue device is computed by the queue analytics (tests/monitoring/test_queue_*): figures it has are sane.
+    queues = [pid for pid in points if pid.startswith("queue.")]
+    assert len(queues) == 49
+    bad += implausible(points, [q for q in queues if q.endswith(".waiting")], 0, 10_000)
+    bad += implausible(points, [q for q in queues if q.endswith(".windows_open")], 0, 12)
     counters = [d.id for d in demo.site.devices if d.kind == DeviceKind.PEOPLE_COUNTER]
     for counter in counters:
         entered, left = points[f"{counter}.count_in"]["value"], points[f"{counter}.count_out"]["value"]
         if not entered >= left >= 0:
             bad.append(f"{counter}: {entered} in, {left} out")
+    # The entrance cameras (the synthetic scene: up to three walkers, counted by the motion detector).
+    cameras = [d.id for d in demo.site.devices if d.connection is not None and d.connection.type == "camera"]
+    assert cameras == ["cam-1", "cam-5"]
+    bad += implausible(points, [f"{c}.people" for c in cameras], 0, 5)
+    bad += implausible(points, [f"{c}.door_{way}" for c in cameras for way in ("in", "out")], 0, 10_000)
     # No incident before a scenario starts; commandable points at their defaults (AC on, doors locked).
     bad += [f"{pid} is {points[pid]['value']!r} with no scenario" for pid in alarm_inputs(points)
             if points[pid]["value"] is not False]  # fmt: skip
@@ -279,10 +283,13 @@ async def test_scenarios_reach_api_websocket_history_and_mqtt(demo: DemoHall) ->
             BATTERY_DEADLINE_S,
         )
         await clear(demo, "mains_failure")
-        restored = await demo.wait_values(
+        await demo.wait_values(
             "mains back", {pid: False for pid in on_battery} | {"fire-panel.trouble": False}
         )
-        assert not implausible(restored, meters, 220, 240)
+        # The meters are polled apart from the UPS: their mains voltage may come back a poll later.
+        await demo.wait_points(
+            "meters back on the mains", lambda p: implausible(p, meters, 220, 240), SCENARIO_DEADLINE_S
+        )
 
         # Latched: the button never read false while the other incidents came and went.
         assert demo.hall.active.keys() == {"emergency_button"}

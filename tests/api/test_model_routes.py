@@ -159,7 +159,13 @@ async def test_zones_lists_the_site_zones_and_pa_zones(fzk_site: Path, tmp_path:
     }
     assert [zone["zone_type"] for zone in body["zones"]] == ["office", "waiting"]
     assert body["pa_zones"] == [
-        {"id": "ground", "name": {"zh": "一层", "en": "Ground floor"}, "zones": ["office", "waiting"], "speakers": []}
+        {
+            "id": "ground",
+            "name": {"zh": "一层", "en": "Ground floor"},
+            "zones": ["office", "waiting"],
+            "speakers": [],
+            "multicast": None,
+        }
     ]
 
 

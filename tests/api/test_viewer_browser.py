@@ -106,7 +106,7 @@ async def test_fzk_house_renders_picks_and_switches_storeys(
         assert distinct > 100, f"the canvas looks blank: {distinct} distinct colours"
         assert covered > 0.2, f"the building covers only {covered:.0%} of the canvas"
         await viewer.screenshot("fzk_all_storeys.png")
-        assert await viewer.page.locator("h1").inner_text() == "政务服务大厅数字孪生"
+        assert await viewer.page.locator("h1").inner_text() == "数字孪生"
         await viewer.until("window.hallTwin.scenarioApi === false")  # not the demo: no scenario panel
         assert await viewer.page.get_by_test_id("scenario-panel").is_hidden()
         assert await viewer.js("window.hallTwin.storeys().map((s) => s.name)") == ["Erdgeschoss", "Dachgeschoss"]
@@ -121,7 +121,8 @@ async def test_fzk_house_renders_picks_and_switches_storeys(
         name = viewer.page.get_by_test_id("info-name")
         await name.wait_for(timeout=STEP_TIMEOUT_MS)
         assert await name.inner_text() == "Buero (2)"
-        assert await viewer.panel_field("panel.storey") == "Erdgeschoss"
+        # The storey in Chinese (a trivial German name, ifc_names.js), the IFC name as its second line.
+        assert await viewer.panel_field("panel.storey") == "首层\nErdgeschoss"
         assert await viewer.panel_field("panel.zone") == "办公区"
         assert await viewer.panel_field("panel.class") == "房间 · IfcSpace"
 
@@ -132,7 +133,7 @@ async def test_fzk_house_renders_picks_and_switches_storeys(
         await viewer.screenshot("fzk_ground_floor_door_panel.png")
 
         await viewer.page.get_by_test_id("lang-toggle").click()
-        await viewer.until("document.querySelector('h1').textContent === 'Service Hall Digital Twin'")
+        await viewer.until("document.querySelector('h1').textContent === 'Digital twin'")
         assert await viewer.panel_field("panel.class") == "Door · IfcDoor"
         await viewer.until("document.getElementById('live-status').textContent === 'Live data connected'")
         await viewer.screenshot("fzk_english.png")
@@ -406,7 +407,9 @@ MARKERS = """() => [...window.hallTwin.markers.sprites.keys()].map((g) => [
 PRESSED = "[...document.querySelectorAll('[data-scenario]')].map((b) => b.getAttribute('aria-pressed'))"
 FLIGHT_OVER = "!window.hallTwin.stage.flying"
 ALL_KNOWN = "() => [...window.hallTwin.markers.sprites.values()].every((s) => s.userData.state !== 'unknown')"
-ALARMS_ARE = "(want) => JSON.stringify(window.hallTwin.alarms().sort()) === JSON.stringify(want)"
+# The engine lists more than the detectors during a fire (the fire zone, the confirmed fire, the linkage's checks):
+# every burning detector is among the listed alarms.
+ALARMS_INCLUDE = "(want) => { const listed = window.hallTwin.alarms(); return want.every((g) => listed.includes(g)); }"
 
 
 def near(colour: str, wanted: str) -> bool:
@@ -418,6 +421,7 @@ def far_from_all(point: dict[str, float], others: list[dict[str, float]], distan
     return all(abs(point["x"] - o["x"]) > distance or abs(point["y"] - o["y"]) > distance for o in others)
 
 
+@pytest.mark.timeout(480)  # the whole demo under the suite's load: start-up, a fire and its end, each with a deadline
 async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
     tmp_path: Path, model_cache: Path, browser: Any, screenshot_dir: Path
 ) -> None:
@@ -438,30 +442,48 @@ async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
         assert await viewer.js(PRESSED) == ["false"] * len(labels)
         await viewer.until("window.hallTwin.markers.sprites.size > 50")
         await viewer.until(ALL_KNOWN)
+        # A device slow to answer while the demo starts on a busy machine leaves a returned-to-normal alarm
+        # (ISA-18.2: listed until acknowledged): the operator acknowledges it, and the list is empty.
+        # One that returns to normal only after the first look is acknowledged at the next: look until none is open.
+        # Under the suite's load some devices stay unreachable for a while (six of them for over 37 s in one run, their
+        # communication-loss alarms active): the deadline is the time they need to come back, not a speed goal.
+        deadline = asyncio.get_running_loop().time() + 120
+        while open_alarms := (await demo.client.get("/api/alarms")).json():
+            settled = [a["id"] for a in open_alarms if a["state"] == "rtn_unack"]
+            if settled:
+                # A flood of start-up alarms is acknowledged one transition and one audit entry at a time: under
+                # the suite's load that took over the client's 10 s once.
+                answer = await demo.client.post("/api/alarms/ack", json={"ids": settled, "comment": "start-up"},
+                                                timeout=60.0)  # fmt: skip
+                assert answer.status_code == 200, answer.text
+            assert asyncio.get_running_loop().time() < deadline, f"alarms still open after start-up: {open_alarms}"
+            await asyncio.sleep(0.5)
+        # The page hears the acknowledgements over /ws; a renderer starved of CPU by the suite takes its time.
+        await viewer.page.wait_for_function(
+            "getComputedStyle(document.querySelector('#alarm-list .alarm-empty')).display !== 'none'"
+            " && !document.querySelector('#alarm-list .alarm-empty').hidden",
+            timeout=ALL_GOOD_DEADLINE_S * 1000,
+        )
         assert await viewer.page.get_by_test_id("alarm-list").locator(".alarm-empty").is_visible()
         await viewer.screenshot("demo_viewer_all_storeys.png")
 
-        # All storeys: the ground floor's dots are under the upper floor and are not drawn.
+        # All storeys: the ground floor's markers are under the upper floor, drawn faded (issue 8: every device keeps
+        # a visible marker, faded when the building hides it); on their own storey (walls cut) they are in plain view.
         ground, upper = (s["guid"] for s in await viewer.js("window.hallTwin.storeys()"))
-        markers_all = await viewer.js(MARKERS)
-        on_ground = [m for m in markers_all if m[1] == ground]
-        assert sum(not m[3] for m in on_ground) >= 0.8 * len(on_ground), "ground-floor dots show through the floor"
-        drawn_all = [m[4] for m in markers_all if m[3] and m[4]]
+        on_ground = [m[0] for m in await viewer.js(MARKERS) if m[1] == ground]
+        assert on_ground
+        await viewer.until(
+            "(gs) => gs.filter((g) => window.hallTwin.markers.sprites.get(g).userData.occluded).length"
+            " >= 0.8 * gs.length",
+            on_ground,
+        )
         await viewer.select_storey(ground)
-        markers_ground = {m[0]: m for m in await viewer.js(MARKERS)}
-        hidden_then_shown = [
-            m for m in on_ground
-            if not m[3] and markers_ground[m[0]][3] and m[2] == "normal" and m[4] and far_from_all(m[4], drawn_all, 24)
-        ]  # fmt: skip
-        assert hidden_then_shown, "no ground-floor dot to compare"
-        probe = hidden_then_shown[0]
-        x, y = probe[4]["x"], probe[4]["y"]
-        green = STATE_COLOURS["normal"]
-        seen_alone = await viewer.js("([x, y]) => window.hallTwin.coloursAround(x, y)", [x, y])
-        assert any(near(c, green) for c in seen_alone), (probe, seen_alone)
+        await viewer.until(
+            "(gs) => gs.filter((g) => window.hallTwin.markers.sprites.get(g).userData.occluded).length"
+            " <= 0.2 * gs.length",
+            on_ground,
+        )
         await viewer.select_storey("all")
-        seen_through = await viewer.js("([x, y]) => window.hallTwin.coloursAround(x, y)", [x, y])
-        assert not any(near(c, green) for c in seen_through), (probe, seen_through)
 
         # The fire, started from the panel.
         home = await viewer.js("window.hallTwin.cameraTarget()")
@@ -473,24 +495,29 @@ async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
             str(points[pid].ifc_guid) for pid, on in fire_expectations(demo, zone).items() if on and ".smoke_" in pid
         )
         assert burning
-        await viewer.until(ALARMS_ARE, burning)
+        await viewer.until(ALARMS_INCLUDE, burning)
         assert await viewer.js("(gs) => gs.map((g) => window.hallTwin.markerColour(g))", burning) == [
             STATE_COLOURS["alarm"]
         ] * len(burning)
-        assert await viewer.page.locator("#alarm-list .alarm-count").inner_text() == str(len(burning))
-        # Under the upper floor: no solid dot, but a faint ghost so that the alarm is noticed from this view.
-        ghosts = await viewer.js(
-            "(gs) => gs.map((g) => [window.hallTwin.markerShown(g),"
-            " window.hallTwin.markers.sprites.get(g).userData.ghost.visible])",
+        assert int(await viewer.page.locator("#alarm-list .alarm-count").inner_text()) >= len(burning)
+        # Under the upper floor an alarm's marker is faded less than the others, so that it is noticed from here.
+        opacities = await viewer.js(
+            "(gs) => gs.map((g) => { const s = window.hallTwin.markers.sprites.get(g);"
+            " return [s.userData.occluded === true, s.material.opacity]; })",
             burning,
         )
-        assert all(ghost for shown, ghost in ghosts if not shown), ghosts
+        assert all(opacity >= 0.7 for _, opacity in opacities), opacities
         await viewer.screenshot("demo_viewer_fire_started.png")
+        # The fire panel follows its worst point: its fire zone (bound to an IfcZone, no mesh) is in alarm.
+        panel = next(d for d in demo.site.devices if d.kind.value == "fire_panel")
+        await viewer.until(f"window.hallTwin.elementState('{panel.ifc_guid}') === 'alarm'")
+        listed = {d["id"]: d for d in (await demo.client.get("/api/devices")).json()["devices"]}
+        assert listed[panel.id]["state"] == "alarm", listed[panel.id]["state_reason"]
+        assert listed[panel.id]["state_reason"].startswith("alarm #")
 
         # A click on the list shows the detector on its own storey and flies there.
-        first = viewer.page.locator("#alarm-list .alarm-items button").first
-        guid = await first.get_attribute("data-guid")
-        await first.click()
+        guid = burning[0]
+        await viewer.page.locator(f'#alarm-list .alarm-items button[data-guid="{guid}"]').first.click()
         await viewer.until(FLIGHT_OVER)
         assert await viewer.js("document.getElementById('storey-select').value") == ground
         title = await viewer.page.get_by_test_id("info-name").inner_text()
@@ -524,8 +551,28 @@ async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
         await viewer.page.keyboard.press("Escape")
 
         await viewer.page.click("[data-scenario=fire]")
+        # ISA-18.2: a cleared fire is not forgotten by itself; the operator acknowledges, then resets the latches.
+        async def settle() -> bool:
+            alarms = (await demo.client.get("/api/alarms")).json()
+            if any(a["active"] for a in alarms):
+                return False
+            unacked = [a["id"] for a in alarms if a["state"] in ("unack", "rtn_unack")]
+            if unacked:
+                await demo.client.post("/api/alarms/ack", json={"ids": unacked})
+            for alarm in alarms:
+                if alarm["latched"]:
+                    await demo.client.post(f"/api/alarms/{alarm['id']}/reset", json={})
+            return not (await demo.client.get("/api/alarms")).json()
+
+        # Under the suite's load the fire's end takes its time: the linkage reverts the doors over Modbus (pollers
+        # timing out meanwhile), then ends the evacuation broadcast, which clears its linkage-failure alarms.
+        deadline = asyncio.get_running_loop().time() + 90
+        while not await settle():
+            assert asyncio.get_running_loop().time() < deadline, (await demo.client.get("/api/alarms")).json()
+            await asyncio.sleep(0.5)
         await viewer.until("window.hallTwin.alarms().length === 0")
         assert await viewer.js(PRESSED) == ["false"] * len(labels)
         await viewer.until(FLIGHT_OVER)
         await viewer.screenshot("demo_viewer_fire_cleared.png")
+        await viewer.until(f"window.hallTwin.elementState('{panel.ifc_guid}') === 'normal'")
         assert viewer.errors == []

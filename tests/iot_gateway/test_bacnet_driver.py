@@ -389,3 +389,30 @@ async def test_drivers_share_one_application(holder: BacnetApplicationHolder) ->
         for simulator in sims:
             await simulator.stop()
     assert holder.users == 0 and holder.application is None
+
+
+async def test_a_poll_answered_after_a_newer_cov_notification_does_not_undo_it(
+    sim: BacnetDeviceSimulator, driver: BacnetIpDriver
+) -> None:
+    """Found by bench_alarms: a poll sent before a notification but answered after it published the older value
+    last (a false return to normal). The notification is delivered through the driver's own COV entry point while
+    the poll's question is on the wire, so the crossing happens every time."""
+    from bacpypes3.basetypes import PropertyIdentifier, PropertyValue
+    from bacpypes3.constructeddata import Any as AnyValue
+    from bacpypes3.primitivedata import ObjectIdentifier, Real
+
+    sink = Collector()
+    driver.set_sink(sink)
+    sim.set_value("ctl.temp", 20.0)
+    await driver.connect()
+    poll = asyncio.create_task(driver.read())
+    await asyncio.sleep(0)  # the poll has asked: its answer (20.0) is on its way back
+    assert not poll.done()
+    newer = PropertyValue(propertyIdentifier=PropertyIdentifier("present-value"), value=AnyValue(Real(90.0)))
+    driver._on_cov(ObjectIdentifier("analog-input:1"), [newer])  # noqa: SLF001 - the path bacpypes3 calls
+    await sink.wait_for("ctl.temp", 90.0)
+    readings = by_id(await poll)
+    assert readings["ctl.temp"].value == 90.0  # the device answered 20.0 before it notified 90.0: 90.0 stands
+    assert readings["ctl.valve"].quality is Quality.GOOD  # the poll's other points as the device answered
+    later = by_id(await driver.read())  # the next poll, asked after the notification, is the device's word again
+    assert later["ctl.temp"].value == 20.0

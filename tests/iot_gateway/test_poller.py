@@ -360,10 +360,11 @@ class LineDriver:
         raise NotImplementedError
 
 
-
 async def test_real_peer_lost_muted_and_recovered() -> None:
     port = free_port()
-    period = timeout = 0.1
+    # Half a second: the deadlines below are "within one poll", and a suite running on every core can hold this
+    # event loop for a good part of a tenth of a second.
+    period = timeout = 0.5
     device = make_device(port=port, period=period, timeout=timeout)
     peer = LinePeer(port, {"meter.voltage": 230.0, "meter.current": 1.5})
     await peer.start()

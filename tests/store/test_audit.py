@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from store import Store
-from store.audit import GENESIS, AuditError, row_hash
+from store.audit import GENESIS, AuditError, AuditRecord, row_hash
 from twin.clock import ManualClock
 
 
@@ -67,6 +67,25 @@ async def test_bad_entries_are_refused(store: Store) -> None:
     with pytest.raises(AuditError, match="not plain JSON"):
         await store.audit.append(action="x", actor=None, role=None, client=None, result="ok", arguments={"v": object()})
     assert await store.audit.count() == 0
+
+
+async def test_append_many_chains_its_records_in_one_go_or_not_at_all(store: Store, clock: ManualClock) -> None:
+    """A flood acknowledged at once is audited in one transaction: the records in order, one chain with the rows
+    before and after; a bad record refuses the whole call."""
+    await _fill(store, clock, 1)
+    records = [AuditRecord("alarm.ack", "ops", "security", "c", f"alarm:{i}", {"comment": "flood"}) for i in (7, 8)]
+    records.append(AuditRecord("alarm.ack", "ops", "security", "c", "alarm:9", None, "refused", "nothing to ack"))
+    written = await store.audit.append_many(records)
+    assert [(e.id, e.target, e.result) for e in written] == [(2, "alarm:7", "ok"), (3, "alarm:8", "ok"),
+                                                              (4, "alarm:9", "refused")]  # fmt: skip
+    await _fill(store, clock, 1)
+    rows = await store.audit.query(newest_first=False)
+    assert [r.id for r in rows] == [1, 2, 3, 4, 5] and rows[1:4] == written
+    assert all(after.prev_hash == before.hash for before, after in zip(rows, rows[1:], strict=False))
+    assert (await store.audit.verify()).ok
+    with pytest.raises(AuditError, match="result 'maybe'"):
+        await store.audit.append_many([records[0], AuditRecord("x", None, None, None, result="maybe")])
+    assert await store.audit.count() == 5 and await store.audit.append_many([]) == []
 
 
 async def test_verify_names_an_edited_row(store: Store, clock: ManualClock) -> None:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from store import DatabaseUrlError, Role, Store
 from store.engine import create_engine
+from store.linkage_log import PageRepository
 from store.migrate import current, head_revision, upgrade
 from store.url import async_url
 from twin.clock import ManualClock
@@ -15,14 +16,14 @@ from twin.clock import ManualClock
 async def test_open_migrates_an_empty_database_to_the_head(db_url: str) -> None:
     store = await Store.open(db_url)
     try:
-        assert await store.revision() == head_revision() == "0002"
+        assert await store.revision() == head_revision()
         assert await store.users.list() == []
         assert (await store.audit.verify()).ok
     finally:
         await store.close()
     again = await Store.open(db_url)  # opening a migrated database changes nothing
     try:
-        assert await again.revision() == "0002"
+        assert await again.revision() == head_revision()
     finally:
         await again.close()
 
@@ -46,7 +47,7 @@ async def test_upgrade_from_the_previous_revision_keeps_its_data(db_url: str, cl
 
     store = await Store.open(db_url, clock=clock)
     try:
-        assert await store.revision() == "0002"
+        assert await store.revision() == head_revision()
         assert await store.users.verify_password("ops", "first password") is not None
         session = await store.sessions.get(token)
         assert session is not None and session.user == "ops" and session.role is Role.FACILITY
@@ -84,3 +85,29 @@ def test_bad_urls_are_refused_naming_the_url(raw: str, words: str) -> None:
     with pytest.raises(DatabaseUrlError) as caught:
         async_url(raw)
     assert words in str(caught.value) and repr(raw) in str(caught.value)
+
+
+async def test_pages_of_0005_survive_0006_which_adds_work_order_pages(db_url: str, clock: ManualClock) -> None:
+    """0006 makes pages.alarm_id optional and adds work_order_id (SQLite copies the table): old pages are kept."""
+    engine = create_engine(async_url(db_url))
+    try:
+        assert await upgrade(engine, "0005_broadcast") == (None, "0005_broadcast")
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO pages (alarm_id, role, title_zh, title_en, zone, camera, created_at, drill) "
+                "VALUES (7, 'security', '紧急按钮', 'Emergency button', '1f', 'cam-1', 100.0, false)"
+            ))  # fmt: skip
+        assert await upgrade(engine, "head") == ("0005_broadcast", head_revision())
+    finally:
+        await engine.dispose()
+    store = await Store.open(db_url, clock=clock)
+    try:
+        pages = PageRepository(store.engine, store.clock)
+        [old] = await pages.list("security")
+        assert (old.alarm_id, old.work_order_id, old.title["en"], old.camera) == (7, None, "Emergency button", "cam-1")
+        again, created = await pages.page(7, "security", {"zh": "x", "en": "x"}, None, None, False)
+        assert not created and again.id == old.id  # the alarm's unique key came through the copy
+        order_page, created = await pages.page_order(7, "security", {"zh": "工单", "en": "Order"}, None, False)
+        assert created and order_page.alarm_id is None and order_page.work_order_id == 7
+    finally:
+        await store.close()

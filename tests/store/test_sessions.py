@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import sqlalchemy as sa
 
 from store import Role, Store
@@ -54,3 +57,30 @@ async def test_role_changes_apply_to_open_sessions(store: Store) -> None:
     await store.users.set_role("alice", Role.MANAGER)
     session = await store.sessions.get(token)
     assert session is not None and session.role is Role.MANAGER
+
+
+async def test_live_sessions_are_cached_briefly_and_changes_elsewhere_arrive_within_the_cache_time(
+    store: Store, db_url: str, clock: ManualClock
+) -> None:
+    cache_s = store.sessions._cache_s = 1.0  # noqa: SLF001 - shorter than the default, to keep the test quick
+    user = await store.users.add("alice", Role.ADMIN, "pw")
+    token, _ = await store.sessions.create(user, None, ttl_s=600)
+    statements: list[str] = []
+    sa.event.listen(store.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    started = time.monotonic()
+    for _ in range(50):
+        assert await store.sessions.get(token) is not None
+    reads = len([s for s in statements if "FROM sessions" in s])
+    assert reads <= 1 + (time.monotonic() - started) // cache_s  # 50 requests, one read per cache time at most
+    # another process (the `halltwin user` command, another node) ends the session in the same database
+    other = await Store.open(db_url, clock=clock)
+    try:
+        assert await other.sessions.revoke(token)
+    finally:
+        await other.close()
+    await asyncio.sleep(cache_s + 0.05)
+    assert (await store.sessions.lookup(token)).problem == "revoked"  # seen within the cache time
+    second, _ = await store.sessions.create(user, None, ttl_s=60)
+    assert await store.sessions.get(second) is not None
+    await clock.advance(60)
+    assert (await store.sessions.lookup(second)).problem == "expired"  # expiry: checked on every lookup, cached or not

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 
 import pytest
 
 from twin.bus import PointBus
 from twin.clock import ManualClock, SystemClock
-from twin.points import PointUpdate, Quality, Reading
+from twin.points import PointUpdate, Quality, Reading, new_readings
 
 
 def update(point_id: str, value: float, ts: float = 1.0) -> PointUpdate:
@@ -19,10 +18,16 @@ def update(point_id: str, value: float, ts: float = 1.0) -> PointUpdate:
 
 def test_reading_is_frozen_and_converts_to_update() -> None:
     reading = Reading("a", 1.5, Quality.GOOD, 10.0)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         reading.value = 2.0  # type: ignore[misc]
     assert PointUpdate.from_reading(reading, 11.0) == PointUpdate("a", 1.5, Quality.GOOD, 10.0, 11.0)
     assert Reading.bad("a", 3.0) == Reading("a", None, Quality.BAD, 3.0)
+
+
+def test_readings_built_from_field_tuples_are_readings() -> None:
+    built = list(new_readings([("a", 1.5, Quality.GOOD, 10.0, None), ("b", None, Quality.BAD, 11.0, "NaN")]))
+    assert built == [Reading("a", 1.5, Quality.GOOD, 10.0), Reading("b", None, Quality.BAD, 11.0, "NaN")]
+    assert all(type(reading) is Reading for reading in built) and built[1].reason == "NaN"
 
 
 def test_update_json_has_no_nan() -> None:

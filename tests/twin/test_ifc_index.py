@@ -54,14 +54,20 @@ def test_counts_match_the_models(indexes: dict[str, IfcIndex], name: str) -> Non
 @pytest.mark.parametrize("name", sorted(SHARED_MODELS))
 def test_every_door_joins_one_or_two_spaces_of_its_model(indexes: dict[str, IfcIndex], name: str) -> None:
     index = indexes[name]
+    model = ifcopenshell.open(index.source)
     for door in index.doors:
         assert 1 <= len(door.spaces) <= 2, door
         assert len(set(door.spaces)) == len(door.spaces), door
         assert all(index.space(guid) is not None for guid in door.spaces), door
         assert door.storey is not None and index.storey(door.storey) is not None, door
         assert 0.5 < door.width < 3.0, door  # metres, whatever the file's unit
-        if len(door.spaces) == 1:
-            assert door.is_exit, door
+        # Exits are what the model says (Pset_DoorCommon.IsExternal); only a model without it is guessed.
+        psets = ifcopenshell.util.element.get_psets(model.by_guid(door.guid))
+        external = psets.get("Pset_DoorCommon", {}).get("IsExternal")
+        if isinstance(external, bool):
+            assert door.is_exit is external and door.exit_source == "pset", door
+        else:
+            assert door.exit_source == "geometry", door
 
 
 @pytest.mark.parametrize("name", sorted(SHARED_MODELS))
@@ -109,8 +115,12 @@ def test_doors_from_geometry_without_space_boundaries(indexes: dict[str, IfcInde
     doubles = [d for d in index.doors if "Double" in d.name]
     assert sorted(sorted(_space_names(index, d)) for d in doubles) == [["3", "4"], ["7", "8"]]
     assert all(d.width == pytest.approx(1.55, abs=0.05) for d in doubles)
-    # Every door with a room on both sides is not an exit; the rest lead out of the building.
+    # Eight doors have a room on both sides; the rest open onto unmodelled corridors, and none is an exit:
+    # every door of this model says IsExternal = false (they are all "Inside Door" types).
     assert sum(1 for d in index.doors if len(d.spaces) == 2) == 8
+    assert not any(d.is_exit for d in index.doors)
+    one_sided = {g.guid for g in index.guesses if g.kind == "door_one_side"}
+    assert one_sided == {d.guid for d in index.doors if len(d.spaces) == 1}
 
 
 def test_stairs_join_the_storeys_they_climb(indexes: dict[str, IfcIndex]) -> None:

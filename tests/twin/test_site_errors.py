@@ -81,6 +81,28 @@ def test_valid_site_loads(tmp_path: Path) -> None:
     assert site.device("pm-1").comm_point_id == "pm-1.comm_lost"
 
 
+def test_public_url_is_an_http_address(tmp_path: Path) -> None:
+    """site.public_url (where phones reach the server: the visitor page's QR codes) is kept without its trailing
+    slash; anything but http(s)://host[:port][/path] is an error naming the key and what is wrong."""
+
+    def with_url(url: str) -> str:
+        return VALID.replace("  ifc: hall.ifc\n", f"  ifc: hall.ifc\n  public_url: {url}\n")
+
+    site = load_site(write_site(tmp_path, with_url("https://hall.example.cn/twin/")), guid_index=GUIDS)
+    assert site.site.public_url == "https://hall.example.cn/twin"
+    assert load_site(write_site(tmp_path, VALID), guid_index=GUIDS).site.public_url is None
+    for bad, reason in (
+        ("hall.example.cn", "must start with http:// or https://"),
+        ("ftp://hall.example.cn", "must start with http:// or https://"),
+        ("'https://'", "has no host name"),
+        ("http://hall.example.cn:99999", "bad port"),
+        ("'http://hall.example.cn/?kiosk=1'", "without a query"),
+    ):
+        text = with_url(bad)
+        [message] = problems(tmp_path, text)
+        assert f":{line_of(text, 'public_url:')}: site.public_url:" in message and reason in message, message
+
+
 def test_unknown_key_names_file_line_and_place(tmp_path: Path) -> None:
     text = VALID.replace("      port: 15020\n", "      port: 15020\n      prot: 1\n")
     [message] = problems(tmp_path, text)
@@ -156,7 +178,7 @@ def test_zone_guid_must_be_a_space(tmp_path: Path) -> None:
 def test_malformed_guid_and_bad_enum(tmp_path: Path) -> None:
     text = VALID.replace(f"ifc_guid: {METER}", "ifc_guid: not-a-guid").replace("kind: power_meter", "kind: toaster")
     found = problems(tmp_path, text)
-    assert any("devices[0].ifc_guid" in m and "pattern" in m for m in found)
+    assert any("devices[0].ifc_guid: a GlobalId has 22 characters, this one has 10 ('not-a-guid')" in m for m in found)
     assert any("devices[0].kind" in m and "'toaster'" in m for m in found)
 
 
@@ -232,8 +254,6 @@ def test_schema_text_is_stable() -> None:
     for name, definition in SiteConfig.model_json_schema()["$defs"].items():
         if definition.get("type") == "object":
             assert definition.get("additionalProperties") is False, name
-
-
 
 
 def test_guids_checked_against_a_real_ifc(tmp_path: Path, shared_dir: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import ifcopenshell
 
 from twin.bim.entities import Device, Door, Point3, Space
+from twin.bim.geometry import tessellate
 from twin.bim.ifc_file import containing_space, predefined_type, storey_of
 from twin.bim.ifc_index import IfcIndex
 
@@ -104,4 +105,42 @@ def element_document(
             for s in index.spaces
         ],
         "elements": elements,
+        "openings": opening_records(model),
+        "ifc_zones": ifc_zone_records(model),
     }
+
+
+def opening_records(model: ifcopenshell.file) -> list[dict[str, Any]]:
+    """Openings are not drawn (the GLB has no node for them), yet a site may bind a device to one (a passage
+    with a people counter): their storey and world box (IFC metres, Z up) let the viewer place its marker."""
+    openings = model.by_type("IfcOpeningElement")
+    meshes = tessellate(model, openings) if openings else {}
+    records = []
+    for opening in openings:
+        mesh = meshes.get(opening.GlobalId)
+        if mesh is None:
+            continue
+        voided = [rel.RelatingBuildingElement for rel in getattr(opening, "VoidsElements", ()) or ()]
+        storey = storey_of(voided[0]) if voided else storey_of(opening)
+        records.append({
+            "guid": opening.GlobalId,
+            "name": str(opening.Name) if opening.Name else None,
+            "storey": storey.GlobalId if storey else None,
+            "min": [round(float(v), 4) for v in mesh.bbox_min],
+            "max": [round(float(v), 4) for v in mesh.bbox_max],
+        })
+    return records
+
+
+def ifc_zone_records(model: ifcopenshell.file) -> list[dict[str, Any]]:
+    """IfcZone groups and their spaces: a point bound to an IfcZone tints every space of the zone."""
+    records = []
+    for zone in model.by_type("IfcZone"):
+        spaces = [
+            member.GlobalId
+            for rel in getattr(zone, "IsGroupedBy", ()) or ()
+            for member in rel.RelatedObjects
+            if member.is_a("IfcSpace")
+        ]
+        records.append({"guid": zone.GlobalId, "name": str(zone.Name) if zone.Name else None, "spaces": spaces})
+    return records

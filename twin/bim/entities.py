@@ -8,6 +8,7 @@ from typing import Literal
 Point3 = tuple[float, float, float]
 Ring = tuple[tuple[float, float], ...]
 SpacesSource = Literal["boundary", "geometry", "none"]
+ExitSource = Literal["pset", "geometry"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,21 @@ class Door:
     spaces: tuple[str, ...]
     is_exit: bool
     spaces_source: SpacesSource
+    # How is_exit was decided: Pset_DoorCommon.IsExternal (``pset``) or the building's outline (``geometry``).
+    exit_source: ExitSource = "pset"
+    fire_exit: bool = False  # Pset_DoorCommon.FireExit: on an escape route (not necessarily leading outside)
+    normal: tuple[float, float] = (1.0, 0.0)  # unit plan vector through the leaf
+    wall_thickness: float = 0.0  # of the host wall (m); the door's crossing is this long
+
+
+@dataclass(frozen=True)
+class Guess:
+    """Something the index derived from geometry because the model did not state it (kind, element, why)."""
+
+    kind: str  # door_joined_by_geometry, door_one_side, door_unjoined, door_boundaries_trimmed, exit_by_geometry
+    guid: str
+    name: str
+    detail: str
 
 
 @dataclass(frozen=True)

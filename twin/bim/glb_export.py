@@ -36,7 +36,7 @@ from twin.bim.index_builder import index_elements
 log = logging.getLogger(__name__)
 
 # Bump when the GLB settings or the metadata change, so cached conversions are redone.
-EXPORT_REVISION = 1
+EXPORT_REVISION = 2  # 2: openings and IfcZones in the metadata
 EXPORTER_VERSION = f"{SCHEMA};ifcopenshell-{ifcopenshell.version};rev-{EXPORT_REVISION}"
 _HASH_CHUNK = 1 << 20
 

@@ -16,7 +16,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from twin.bim.doors import SpaceOutline
-from twin.bim.entities import Device, Door, Space, Storey, VerticalConnector
+from twin.bim.entities import Device, Door, Guess, Space, Storey, VerticalConnector
 from twin.bim.geometry import MeshShape, tessellate
 from twin.bim.ifc_file import OpenedIfc, open_ifc
 from twin.bim.index_builder import (
@@ -50,6 +50,8 @@ class IfcIndex:
     elevators: tuple[VerticalConnector, ...]
     devices: tuple[Device, ...]
     _plans: Mapping[str, BaseGeometry] = field(repr=False, compare=False)
+    # What was derived from geometry because the model did not say it (door joins, exits): `halltwin nav-report`.
+    guesses: tuple[Guess, ...] = ()
     _by_guid: Mapping[str, IndexRecord] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,21 +75,28 @@ class IfcIndex:
         storeys = storey_elevations(opened)
         spaces, plans = build_spaces(opened, meshes, storeys)
         outlines = [SpaceOutline(s.guid, s.storey, s.floor_elevation, plans[s.guid]) for s in spaces]
-        doors = build_doors(opened, meshes, storeys, outlines)
+        guesses: list[Guess] = []
+        doors = build_doors(opened, meshes, storeys, outlines, guesses)
         groups = connector_groups(opened.file)
         connectors = {
             kind: tuple(build_connector(opened, group, meshes, storeys) for group in members)
             for kind, members in groups.items()
         }
         partial = cls(str(opened.path), str(opened.file.schema), opened.unit_scale, tuple(storeys), tuple(spaces),
-                      tuple(doors), connectors["stairs"], connectors["ramps"], connectors["elevators"], (), plans)
+                      tuple(doors), connectors["stairs"], connectors["ramps"], connectors["elevators"], (), plans,
+                      tuple(guesses))
         devices = build_devices(opened, storeys, partial.space_at, meshes)
         return cls(partial.source, partial.schema, partial.unit_scale, partial.storeys, partial.spaces,
-                   partial.doors, partial.stairs, partial.ramps, partial.elevators, tuple(devices), plans)
+                   partial.doors, partial.stairs, partial.ramps, partial.elevators, tuple(devices), plans,
+                   partial.guesses)
 
     def by_guid(self, guid: str) -> IndexRecord | None:
         """The storey, space, door, stair/ramp/lift or device with this GlobalId."""
         return self._by_guid.get(guid)
+
+    def plan(self, space: str) -> BaseGeometry:
+        """The full plan of a space (holes for columns and shafts kept); KeyError for an unknown guid."""
+        return self._plans[space]
 
     def storey(self, guid: str) -> Storey | None:
         record = self._by_guid.get(guid)

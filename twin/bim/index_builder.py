@@ -11,8 +11,17 @@ import ifcopenshell.util.element
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-from twin.bim.doors import SpaceOutline, boundary_spaces, door_normal, door_width, join_spaces
-from twin.bim.entities import Device, Door, Point3, Space, Storey, VerticalConnector
+from twin.bim.doors import (
+    DoorSite,
+    SpaceOutline,
+    boundary_spaces,
+    door_normal,
+    door_width,
+    join_spaces,
+    wall_thickness,
+)
+from twin.bim.entities import Device, Door, Guess, Point3, Space, Storey, VerticalConnector
+from twin.bim.exits import classify_exit, storey_outlines
 from twin.bim.geometry import MeshShape, largest_polygon, plan_projection, ring_coords
 from twin.bim.ifc_file import (
     OpenedIfc,
@@ -113,10 +122,17 @@ def build_spaces(
 
 
 def build_doors(
-    opened: OpenedIfc, meshes: Mapping[str, MeshShape], storeys: list[Storey], outlines: list[SpaceOutline]
+    opened: OpenedIfc,
+    meshes: Mapping[str, MeshShape],
+    storeys: list[Storey],
+    outlines: list[SpaceOutline],
+    guesses: list[Guess],
 ) -> list[Door]:
-    """Every IfcDoor with its position, width, storey and the one or two spaces it joins."""
+    """Every IfcDoor with its position, width, storey, the one or two spaces it joins and whether it is an exit;
+    what had to be derived from geometry is appended to ``guesses``."""
     doors: list[Door] = []
+    by_guid = {o.guid: o for o in outlines}
+    storey_shapes = storey_outlines(outlines)
     for element in opened.file.by_type("IfcDoor"):
         mesh = meshes.get(element.GlobalId)
         placement = world_matrix(element, opened.unit_scale)
@@ -129,21 +145,27 @@ def build_doors(
             log.warning("%s: door %s has neither geometry nor placement; skipped", opened.path, element.GlobalId)
             continue
         storey = _storey_guid(element, storeys, sill)
-        spaces, source = join_spaces(
-            f"{element.GlobalId} ({_name(element)})", centre[:2], sill,
-            door_normal(placement, mesh), storey, boundary_spaces(element), outlines,
-        )
-        fire_exit = pset_value(element, "Pset_DoorCommon", "FireExit") is True
-        external = pset_value(element, "Pset_DoorCommon", "IsExternal") is True
+        width = door_width(element.OverallWidth, opened.unit_scale, mesh)
+        site = DoorSite(_name(element), (centre[0], centre[1]), sill, door_normal(placement, mesh), width,
+                        wall_thickness(element, opened.unit_scale, mesh))
+        spaces, source = join_spaces(site, element.GlobalId, storey, boundary_spaces(element), outlines, guesses)
+        is_exit, exit_source = classify_exit(
+            site, element.GlobalId, pset_value(element, "Pset_DoorCommon", "IsExternal"), storey,
+            [by_guid[g] for g in spaces], storey_shapes, guesses,
+        )  # fmt: skip
         doors.append(Door(
             guid=element.GlobalId,
             name=_name(element),
             position=_rounded(centre),
-            width=round(door_width(element.OverallWidth, opened.unit_scale, mesh), 4),
+            width=round(width, 4),
             storey=storey,
             spaces=spaces,
-            is_exit=len(spaces) == 1 or fire_exit or external,
+            is_exit=is_exit,
             spaces_source=source,
+            exit_source=exit_source,
+            fire_exit=pset_value(element, "Pset_DoorCommon", "FireExit") is True,
+            normal=(round(site.normal[0], 6), round(site.normal[1], 6)),
+            wall_thickness=round(site.wall_thickness, 4),
         ))
     return doors
 

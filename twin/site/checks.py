@@ -15,8 +15,7 @@ from twin.site.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
 ErrorAt = Callable[[Path_, str], SiteError]
-GuidIndex = Mapping[str, str]  # GlobalId -> IFC class name
-ZONE_CLASSES = frozenset({"IfcSpace", "IfcZone"})
+GuidIndex = Mapping[str, str]  # GlobalId -> IFC class name (twin.site.ifc_facts.ModelFacts knows more)
 DOOR_POINT_KEYS = ("lock_point", "open_point", "forced_point")
 
 
@@ -211,37 +210,3 @@ def check_endpoints(data: Any, error: ErrorAt) -> Iterator[SiteError]:
                 )
             else:
                 seen[key] = d
-
-
-def check_guids(data: Any, index: GuidIndex, ifc_name: str, error: ErrorAt) -> Iterator[SiteError]:
-    """Every ifc_guid names an element of the building; a zone names a space. Malformed GlobalIds are the
-    schema's to report."""
-
-    def missing(guid: str) -> str:
-        return f"GlobalId {guid} is not in {ifc_name}"
-
-    for z, zone in entries(data, "zones"):
-        guid = text(zone, "ifc_guid")
-        if guid is None or not _well_formed(guid):
-            continue
-        cls = index.get(guid)
-        if cls is None:
-            yield error(("zones", z, "ifc_guid"), missing(guid))
-        elif cls not in ZONE_CLASSES:
-            yield error(("zones", z, "ifc_guid"), f"GlobalId {guid} is an {cls}, not an IfcSpace")
-    for d, door in entries(data, "doors"):
-        guid = text(door, "ifc_guid")
-        if guid is not None and _well_formed(guid) and guid not in index:
-            yield error(("doors", d, "ifc_guid"), missing(guid))
-    for d, device in entries(data, "devices"):
-        guid = text(device, "ifc_guid")
-        if guid is not None and _well_formed(guid) and guid not in index:
-            yield error(("devices", d, "ifc_guid"), missing(guid))
-        for p, point in entries(device, "points"):
-            guid = text(point, "ifc_guid")
-            if guid is not None and _well_formed(guid) and guid not in index:
-                yield error(("devices", d, "points", p, "ifc_guid"), missing(guid))
-
-
-def _well_formed(guid: str) -> bool:
-    return len(guid) == 22 and all(c.isascii() and (c.isalnum() or c in "_$") for c in guid)

@@ -12,8 +12,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from twin.site.checks import GuidIndex, Path_, check_guids, check_references, format_path
+from twin.site.checks import GuidIndex, Path_, check_references, format_path
+from twin.site.checks_alarms import check_alarms
+from twin.site.checks_broadcast import check_broadcast
+from twin.site.checks_computed import check_computed
+from twin.site.checks_followup import check_followup
+from twin.site.checks_wayfinding import check_wayfinding
 from twin.site.errors import SiteError, SiteFileError
+from twin.site.guid_checks import check_guids, check_zone_spaces, guid_hint, malformed_guid
+from twin.site.ifc_facts import ModelFacts, facts_of, read_model_facts
 from twin.site.model import SiteConfig
 from twin.site.suggest import allowed_values, did_you_mean, field_names
 from twin.site.yaml_positions import PositionedYaml
@@ -21,26 +28,26 @@ from twin.site.yaml_positions import PositionedYaml
 __all__ = ["GuidIndex", "format_path", "ifc_guid_index", "load_site", "site_problems"]
 
 
-def ifc_guid_index(ifc_path: Path) -> dict[str, str]:
-    """GlobalId -> class of every rooted entity of an IFC file."""
-    import ifcopenshell  # heavy: imported only when a site is checked against its model
-
-    model = ifcopenshell.open(str(ifc_path))
-    return {entity.GlobalId: entity.is_a() for entity in model.by_type("IfcRoot")}
+def ifc_guid_index(ifc_path: Path) -> ModelFacts:
+    """GlobalId -> class of every rooted entity of an IFC file, with names, undrawn elements and the spatial
+    tree's rooms (ifcopenshell is imported only when a site is checked against its model)."""
+    return read_model_facts(ifc_path)
 
 
 def load_site(
     path: str | Path,
     guid_index: GuidIndex | Callable[[Path], GuidIndex] | None = ifc_guid_index,
 ) -> SiteConfig:
-    """Read ``path`` and return the checked site, or raise SiteFileError listing every problem in line order.
+    """Read ``path`` and return the checked site, or raise SiteFileError listing every error in line order
+    (warnings do not stop a load; site_problems returns them).
 
     ``guid_index`` checks each ``ifc_guid`` against the building model named in the file; pass ``None`` to skip
     that check (for tools that only need the device list).
     """
     site, problems = site_problems(path, guid_index)
-    if problems or site is None:
-        raise SiteFileError(problems)
+    errors = [p for p in problems if not p.is_warning]
+    if errors or site is None:
+        raise SiteFileError(errors)
     return site
 
 
@@ -48,7 +55,7 @@ def site_problems(
     path: str | Path,
     guid_index: GuidIndex | Callable[[Path], GuidIndex] | None = ifc_guid_index,
 ) -> tuple[SiteConfig | None, list[SiteError]]:
-    """The site (None when the schema refuses it) and every problem found, sorted by line."""
+    """The site (None when the schema refuses it) and every problem found, errors and warnings, sorted by line."""
     path = Path(path)
     name = str(path)
     try:
@@ -67,36 +74,48 @@ def site_problems(
     def error(where: Path_, message: str) -> SiteError:
         return SiteError(name, document.line_of(where), format_path(where), message)
 
+    def warning(where: Path_, message: str) -> SiteError:
+        return SiteError(name, document.line_of(where), format_path(where), message, "warning")
+
+    index, index_problems = _model_index(path, data, guid_index, error)
+    problems.extend(index_problems)
     site: SiteConfig | None = None
     try:
         site = SiteConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_from_pydantic(item, data, error) for item in exc.errors())
+        problems.extend(_from_pydantic(item, data, error, index) for item in exc.errors())
     problems.extend(check_references(data, error))
-    problems.extend(_guid_problems(path, data, guid_index, error))
+    problems.extend(check_followup(data, error))
+    problems.extend(check_alarms(data, error))
+    problems.extend(check_broadcast(data, error))
+    problems.extend(check_computed(data, error))
+    problems.extend(check_zone_spaces(data, warning))
+    problems.extend(check_wayfinding(data, error, warning, index))
+    if index is not None:
+        problems.extend(check_guids(data, index, str(data["site"]["ifc"]), error, warning))
     return site, _in_line_order(problems)
 
 
-def _guid_problems(
+def _model_index(
     path: Path,
     data: dict[str, Any],
     guid_index: GuidIndex | Callable[[Path], GuidIndex] | None,
     error: Callable[[Path_, str], SiteError],
-) -> list[SiteError]:
+) -> tuple[GuidIndex | None, list[SiteError]]:
+    """The building model's index (None: not asked for, no model named, or unreadable) and why it is missing."""
     info = data.get("site")
     ifc = info.get("ifc") if isinstance(info, dict) else None
     if guid_index is None or not isinstance(ifc, str) or not ifc:
-        return []  # no check asked for, or no model named (the schema reports a missing site.ifc)
+        return None, []  # no check asked for, or no model named (the schema reports a missing site.ifc)
     if isinstance(guid_index, Mapping):
-        return list(check_guids(data, guid_index, ifc, error))
+        return guid_index, []
     ifc_path = (path.parent / ifc).resolve()
     if not ifc_path.is_file():
-        return [error(("site", "ifc"), f"the building model {ifc_path} does not exist")]
+        return None, [error(("site", "ifc"), f"the building model {ifc_path} does not exist")]
     try:
-        index = guid_index(ifc_path)
+        return guid_index(ifc_path), []
     except Exception as exc:  # any failure to read the model is a problem of this site file
-        return [error(("site", "ifc"), f"cannot read the building model {ifc_path}: {exc}")]
-    return list(check_guids(data, index, ifc, error))
+        return None, [error(("site", "ifc"), f"cannot read the building model {ifc_path}: {exc}")]
 
 
 def _in_line_order(problems: list[SiteError]) -> list[SiteError]:
@@ -105,12 +124,17 @@ def _in_line_order(problems: list[SiteError]) -> list[SiteError]:
     return sorted(unique, key=lambda e: (e.line is None, e.line or 0))
 
 
-def _from_pydantic(item: Any, data: Any, error: Callable[[Path_, str], SiteError]) -> SiteError:
+def _from_pydantic(
+    item: Any, data: Any, error: Callable[[Path_, str], SiteError], index: GuidIndex | None
+) -> SiteError:
     loc: Path_ = tuple(item["loc"])
     kind = item["type"]
     ctx = item.get("ctx") or {}
     given = item.get("input")
-    if kind == "extra_forbidden":
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "ifc_guid" and isinstance(given, str):
+        hint = guid_hint(given, facts_of(index), _readable(loc, data)) if index is not None else ""
+        message = malformed_guid(given) + hint
+    elif kind == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}" + did_you_mean(loc[-1], _free_keys(loc, data))
     elif kind == "missing":
         message = f"missing required key {loc[-1]!r}"

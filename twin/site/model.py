@@ -12,10 +12,14 @@ import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twin.site.bacnet_names import OBJECT_TYPES, PROPERTIES
+from twin.site.broadcast_model import BroadcastSettings, multicast_group
+from twin.site.camera_model import CameraAddress, CameraConnection, check_camera_refs
+from twin.site.computed_model import ComputedAddress, ComputedConnection
 from twin.site.suggest import did_you_mean
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
@@ -132,7 +136,10 @@ class MqttConnection(Strict):
         return value
 
 
-Connection = Annotated[ModbusConnection | BacnetConnection | MqttConnection, Field(discriminator="type")]
+Connection = Annotated[
+    ModbusConnection | BacnetConnection | MqttConnection | CameraConnection | ComputedConnection,
+    Field(discriminator="type"),
+]
 
 # --- point addresses ---------------------------------------------------------------------------------------
 
@@ -247,8 +254,12 @@ class MqttAddress(Strict):
         return value
 
 
-Address = Annotated[ModbusAddress | BacnetAddress | MqttAddress, Field(discriminator="type")]
-ADDRESS_FOR_CONNECTION = {"modbus_tcp": "modbus", "bacnet_ip": "bacnet", "mqtt": "mqtt"}
+Address = Annotated[
+    ModbusAddress | BacnetAddress | MqttAddress | CameraAddress | ComputedAddress, Field(discriminator="type")
+]
+ADDRESS_FOR_CONNECTION = {
+    "modbus_tcp": "modbus", "bacnet_ip": "bacnet", "mqtt": "mqtt", "camera": "camera", "computed": "computed",
+}  # fmt: skip
 
 # --- the site ----------------------------------------------------------------------------------------------
 
@@ -263,6 +274,9 @@ class Point(Strict):
     address: Address
     writable: bool = False
     states: list[str] | None = Field(default=None, description="Names of multistate values 1..n")
+    precision: int | None = Field(
+        default=None, ge=0, le=6, description="Decimals a reader is shown (analog points); default: as read"
+    )
     stale_after_s: float | None = Field(default=None, gt=0)
     min: float | None = Field(default=None, description="Lowest value a command may write (analog points)")
     max: float | None = Field(default=None, description="Highest value a command may write (analog points)")
@@ -299,6 +313,12 @@ class Device(Strict):
         description="Roles that may write this device's points; default: commands.write_roles",
     )
 
+    @model_validator(mode="after")
+    def _camera_refs(self) -> Device:
+        if isinstance(self.connection, CameraConnection):
+            check_camera_refs(self.connection, [(p.id, p.address) for p in self.points])
+        return self
+
     @property
     def comm_point_id(self) -> str:
         """The point that is true while the gateway cannot reach this device."""
@@ -317,6 +337,16 @@ class PaZone(Strict):
     name: Names
     zones: list[Ident] = Field(min_length=1)
     speakers: list[Ident] = Field(default_factory=list)
+    multicast: str | None = Field(
+        default=None, description="group:port of the zone's RTP multicast, e.g. 239.1.1.1:5004"
+    )
+
+    @field_validator("multicast")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None:
+            multicast_group(value)
+        return value
 
 
 class Door(Strict):
@@ -395,11 +425,164 @@ class BacnetNetwork(Strict):
         return value
 
 
+# --- follow-up of alarms: emergency plans, linkage, work orders, inspection rounds ----------------------------
+
+# The alarm classes and priorities of the alarm engine (alarms/), named here so that plans and linkage can refer to
+# them in the site file.
+AlarmClassName = Literal[
+    "fire", "smoke", "leak", "ups", "temperature", "humidity", "door", "emergency", "comm", "power", "crowding",
+    "queue", "linkage", "other",
+]  # fmt: skip
+PriorityName = Literal["critical", "high", "medium", "low"]
+
+
+class EmergencyPlan(Strict):
+    """An emergency plan (T/ZAS 4012 8.4.5, DB31/T 862 11.2.5): the steps the security desk follows for an alarm of
+    one of its classes, shown with the alarm as a checklist."""
+
+    id: Ident
+    name: Names
+    alarm_classes: list[AlarmClassName] = Field(min_length=1, description="The alarm classes this plan answers")
+    steps: list[Names] = Field(min_length=1, max_length=50, description="The steps, in order (zh/en)")
+
+
+class EvacuationRoute(Strict):
+    """The access-controlled doors on the evacuation routes of a fire zone (GB 50116 4.10.3): released on fire."""
+
+    zones: list[Ident] = Field(min_length=1, description="The site zones the fire zone covers")
+    doors: list[Ident] = Field(min_length=1, description="Doors released when a fire is confirmed in those zones")
+
+
+_FIRE_CLASSES: tuple[AlarmClassName, ...] = ("fire",)
+_WORK_ORDER_CLASSES: tuple[AlarmClassName, ...] = ("fire", "emergency", "leak", "ups", "temperature", "door")
+_PAGE_CLASSES: tuple[AlarmClassName, ...] = ("emergency", "fire")
+_PAGE_ROLES: tuple[RoleName, ...] = ("security",)
+
+
+class LinkageSettings(Strict):
+    """What the follow-up of an alarm does beyond the engine: doors, evacuation, security pages, work orders."""
+
+    evacuation: list[EvacuationRoute] = Field(
+        default_factory=list,
+        description="Fire zone -> doors; a zone listed nowhere releases the doors of its own zone and storey",
+    )
+    fire_classes: list[AlarmClassName] = Field(
+        default_factory=lambda: list(_FIRE_CLASSES), min_length=1, description="Alarm classes that confirm a fire"
+    )
+    work_order_classes: list[AlarmClassName] = Field(
+        default_factory=lambda: list(_WORK_ORDER_CLASSES),
+        description="Alarm classes that open a work order when raised",
+    )
+    page_classes: list[AlarmClassName] = Field(
+        default_factory=lambda: list(_PAGE_CLASSES), description="Alarm classes that page the security staff"
+    )
+    page_roles: list[RoleName] = Field(default_factory=lambda: list(_PAGE_ROLES), min_length=1)
+
+
+_ESCALATE_TO: tuple[RoleName, ...] = ("facility",)
+
+
+def _default_due() -> dict[PriorityName, float]:
+    return {"critical": 30.0, "high": 240.0, "medium": 1440.0, "low": 4320.0}
+
+
+class WorkOrderSettings(Strict):
+    """Due times of work orders by priority (minutes from creation), escalation and photo uploads."""
+
+    due_minutes: dict[PriorityName, float] = Field(default_factory=_default_due)
+    escalate_every_s: float = Field(default=30.0, gt=0, le=3600, description="How often overdue orders are sought")
+    photo_max_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
+    escalate_to: list[RoleName] = Field(
+        default_factory=lambda: list(_ESCALATE_TO), min_length=1,
+        description="Roles paged when a work order becomes overdue (the supervisors who dispatch the work)",
+    )  # fmt: skip
+
+    @field_validator("due_minutes")
+    @classmethod
+    def _positive(cls, value: dict[PriorityName, float]) -> dict[PriorityName, float]:
+        for priority, minutes in value.items():
+            if not 0 < minutes <= 525_600:
+                raise ValueError(f"due_minutes.{priority} must be over 0 and at most a year (525600), got {minutes}")
+        return {**_default_due(), **value}
+
+
+class RoundStop(Strict):
+    """One stop of an inspection round: a zone (a window group is a zone) or a device, with its check items."""
+
+    zone: Ident | None = None
+    device: Ident | None = None
+    items: list[Names] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _place(self) -> RoundStop:
+        if (self.zone is None) == (self.device is None):
+            raise ValueError("a round stop names exactly one of zone: or device:")
+        return self
+
+
+class RoundSchedule(Strict):
+    """When a round is due: times of day (site time zone) on some weekdays (1 = Monday ... 7 = Sunday)."""
+
+    times: list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]] = Field(min_length=1)
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    window_minutes: float = Field(default=120.0, gt=0, le=1440, description="Time to finish a round once due")
+
+
+class InspectionRound(Strict):
+    """An inspection round template (T/ZAS 4012 7.2.4): stops with check items, a schedule and a walking order."""
+
+    id: Ident
+    name: Names
+    stops: list[RoundStop] = Field(min_length=1, max_length=200)
+    schedule: RoundSchedule
+    order: Literal["forward", "reverse", "alternate"] = Field(
+        default="forward", description="alternate: forward on even days of the year, reverse on odd ones"
+    )
+    priority: PriorityName = "low"
+
+
+# The alarms: section lives in its own module (it builds on Strict, Names, Ident and DeviceKind defined above, and
+# this module needs it for SiteConfig): imported here, after those, so the two modules load in either order.
+from twin.site.alarm_rules import AlarmSettings  # noqa: E402
+from twin.site.queue_model import HeatmapSettings, QueueSettings  # noqa: E402
+from twin.site.wayfinding_model import Kiosk, ServiceCategory, ServiceItem, ServiceWindow  # noqa: E402
+
+
 class SiteInfo(Strict):
     id: Ident
     name: Names
     ifc: str = Field(min_length=1, description="The building model, relative to the site file")
     timezone: str = "Asia/Shanghai"
+    public_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The address at which phones on the hall's network reach this server (http or https, a path "
+        "prefix allowed, e.g. https://hall.example.cn): the visitor page's QR codes point there. Unset: the "
+        "address the kiosk itself uses",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else public_base_url(value)
+
+
+def public_base_url(value: str) -> str:
+    """``value`` as the base of public links (no trailing slash), or a ValueError naming what is wrong with it."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"public_url must start with http:// or https://, got {value!r}")
+    if not parts.hostname:
+        raise ValueError(f"public_url has no host name: {value!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(
+            f"public_url must be scheme://host[:port][/path], without a query, fragment or user: {value!r}"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as error:
+        raise ValueError(f"public_url has a bad port: {value!r} ({error})") from None
+    return value.strip().rstrip("/")
 
 
 class SiteConfig(Strict):
@@ -413,6 +596,18 @@ class SiteConfig(Strict):
     devices: list[Device] = Field(default_factory=list)
     commands: CommandSettings = Field(default_factory=CommandSettings)
     doors: list[Door] = Field(default_factory=list)
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    plans: list[EmergencyPlan] = Field(default_factory=list)
+    linkage: LinkageSettings = Field(default_factory=LinkageSettings)
+    workorders: WorkOrderSettings = Field(default_factory=WorkOrderSettings)
+    rounds: list[InspectionRound] = Field(default_factory=list)
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
+    queues: QueueSettings = Field(default_factory=QueueSettings)
+    heatmap: HeatmapSettings = Field(default_factory=HeatmapSettings)
+    windows: list[ServiceWindow] = Field(default_factory=list, description="Numbered service windows (counters)")
+    service_categories: list[ServiceCategory] = Field(default_factory=list)
+    services: list[ServiceItem] = Field(default_factory=list, description="The service catalogue (wayfinding)")
+    kiosks: list[Kiosk] = Field(default_factory=list, description="Guidance kiosks: where their routes start")
 
     def points(self) -> dict[str, tuple[Device, Point]]:
         """Every configured point by id, with its device."""

@@ -88,3 +88,33 @@ def allowed_values(expected: object) -> list[str]:
 
 def enum_values(enum: type[Enum]) -> list[str]:
     return [str(member.value) for member in enum]
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """True when ``b`` is ``a`` with one character changed, added or removed (or ``a`` itself)."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
+
+
+def nearest_ids(word: str, candidates: Iterable[str]) -> list[str]:
+    """Identifiers one typo from ``word`` (a character changed, added or removed) or differing only in letter
+    case (GlobalIds are case-sensitive, and some tools upper-case them), the case-only ones first."""
+    folded = word.casefold()
+    same_letters: list[str] = []
+    one_typo: list[str] = []
+    for candidate in candidates:
+        if candidate == word:
+            continue
+        if candidate.casefold() == folded:
+            same_letters.append(candidate)
+        elif within_one_edit(word, candidate):
+            one_typo.append(candidate)
+    return sorted(same_letters) + sorted(one_typo)

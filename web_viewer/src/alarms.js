@@ -1,11 +1,16 @@
-// The alarm list: every element of the building whose live state is 'alarm', upper storeys first; a click
-// flies the camera to it. Redrawn only when the set of alarms changes, not on every live update.
-import { STATE_COLOURS, hex } from './palette.js';
-import { el } from './panel.js';
+// The twin's alarm list: the alarm engine's open alarms (from the live stream's "alarms"/"alarm" frames), upper
+// storeys first, then by priority and time, each with its ISA-18.2 state in words and colour; a click flies the
+// camera to it. Fire-zone alarms tint every room of their IfcZone (AlarmZones). Redrawn only when the alarms
+// change, not on every live update.
+import { STATE_STYLES, PRIORITY_COLOURS, byPriorityThenTime, placeOf, shownState, timeText } from './alarm_state.js';
+import { AlarmZones } from './alarm_tint.js';
+import { el } from './dom.js';
+
+const PULSE_EVERY_MS = 300;
 
 export class AlarmList {
-  // onPick(guid): what a click on an entry does
-  constructor(section, i18n, model, onPick) {
+  // onPick(guid): open and fly to an element (the twin's focusElement); stage: to fly to a zone of rooms
+  constructor(section, i18n, model, onPick, stage = null) {
     this.section = section;
     this.items = section.querySelector('.alarm-items');
     this.count = section.querySelector('.alarm-count');
@@ -13,40 +18,57 @@ export class AlarmList {
     this.i18n = i18n;
     this.model = model;
     this.onPick = onPick;
+    this.stage = stage;
+    this.zones = stage ? new AlarmZones(model, stage.scene) : null;
+    this.alarms = [];
     this.guids = [];
     this.key = null;
+    if (this.zones) {
+      stage.beforeRender.push(() => this.zones.syncVisibility());
+      setInterval(() => { if (this.zones.animate()) stage.requestRender(); }, PULSE_EVERY_MS);
+    }
   }
 
   // live: LiveData (null or offline: the list has nothing to say and is hidden)
   update(live) {
     const available = Boolean(live) && live.status !== 'offline';
-    const guids = available
-      ? live.elementGuids().filter((guid) => this.model.info.has(guid) && live.elementState(guid) === 'alarm')
-      : [];
-    const key = `${available}|${guids.sort().join(',')}`;
+    const alarms = available ? live.alarms.list() : [];
+    const key = `${available}|${alarms.map((a) => `${a.id}:${a.state}:${shownState(a)}:${a.active}`).sort().join(',')}`;
     if (key === this.key) return;
     this.key = key;
-    this.guids = guids;
+    this.alarms = alarms;
+    this.guids = [...new Set(alarms.map((alarm) => placeOf(alarm, this.model).guid).filter(Boolean))];
     this.section.hidden = !available;
+    if (this.zones?.update(alarms)) this.stage.requestRender();
     this.render();
   }
 
+  // The storey of an alarm: its element's, else its first room's.
+  storeyOf(alarm) {
+    const { guid, spaces } = placeOf(alarm, this.model);
+    return this.model.info.get(guid ?? spaces[0])?.storey ?? null;
+  }
+
   render() {
-    const storeyRank = new Map(this.model.storeys.map((storey, i) => [storey.guid, i]));
-    const entries = this.guids.map((guid) => {
-      const info = this.model.info.get(guid);
-      return { guid, info, name: this.i18n.local(info.name) || guid, rank: storeyRank.get(info.storey) ?? -1 };
-    });
-    entries.sort((a, b) => b.rank - a.rank || a.name.localeCompare(b.name, this.i18n.lang, { numeric: true }));
-    this.items.replaceChildren(...entries.map(({ guid, info, name }) => {
-      const storey = this.model.storeyByGuid.get(info.storey);
-      const room = info.space ? this.model.info.get(info.space) : null;
-      const where = [storey?.name, room ? room.name : null].filter(Boolean).join(' · ');
-      const button = el('button', { type: 'button', 'data-guid': guid },
-        el('span', { class: 'chip', style: `background:${hex(STATE_COLOURS.alarm)}` }),
-        el('span', { class: 'name' }, name),
-        el('span', { class: 'where' }, where));
-      button.addEventListener('click', () => this.onPick(guid));
+    const rank = new Map(this.model.storeys.map((storey, i) => [storey.guid, i]));
+    const entries = this.alarms.map((alarm) => ({ alarm, rank: rank.get(this.storeyOf(alarm)) ?? -1 }));
+    entries.sort((a, b) => b.rank - a.rank || byPriorityThenTime(a.alarm, b.alarm));
+    const t = (key) => this.i18n.t(key);
+    this.items.replaceChildren(...entries.map(({ alarm }) => {
+      const state = shownState(alarm);
+      const style = STATE_STYLES[state];
+      const storey = this.model.storeyByGuid.get(this.storeyOf(alarm));
+      const where = [storey?.name, timeText(alarm.raised_at, this.i18n.lang)].filter(Boolean).join(' · ');
+      const button = el('button', {
+        type: 'button', 'data-alarm': String(alarm.id), 'data-state': state, 'data-priority': alarm.priority,
+        'data-guid': placeOf(alarm, this.model).guid ?? '', title: this.i18n.name(alarm.message),
+      },
+      el('span', { class: 'chip', style: `background:${PRIORITY_COLOURS[alarm.priority]}`, title: t(`alarm.priority.${alarm.priority}`) }),
+      el('span', { class: 'name' }, this.i18n.name(alarm.title)),
+      el('span', { class: `alarm-state${style.flashing ? ' flashing' : ''}`, style: `color:${style.colour}` },
+        `${style.icon} ${t(`alarm.state.${state}`)}`),
+      el('span', { class: 'where' }, where));
+      button.addEventListener('click', () => this.pick(alarm));
       return el('li', {}, button);
     }));
     this.count.textContent = String(entries.length);
@@ -54,7 +76,17 @@ export class AlarmList {
     this.empty.hidden = entries.length > 0;
   }
 
-  // After a language switch: names change, the alarms do not.
+  // Fly to the alarm's element; a zone's alarm (no element of its own) to all of its rooms.
+  pick(alarm) {
+    const { guid, spaces } = placeOf(alarm, this.model);
+    if (guid) { this.onPick(guid); return; }
+    if (!spaces.length) return;
+    this.onPick(spaces[0]); // shows its storey and the room's panel
+    const box = this.zones?.boxOf(spaces);
+    if (box && spaces.length > 1) this.stage.focus(box);
+  }
+
+  // After a language switch: titles change, the alarms do not.
   refreshTexts() {
     if (this.key !== null) this.render();
   }

@@ -1,11 +1,13 @@
-// Live point values: /api/points for what exists, the /ws stream for values, and the state of each element.
+// Live point values: /api/points for what exists, the /ws stream for values and the engine's alarms, and the
+// state of each element. What is an alarm comes only from the alarm engine (its /ws "alarms"/"alarm" frames),
+// never from how a point is named.
+import { AlarmFeed } from './alarm_feed.js';
+import { marksBuilding } from './alarm_state.js';
 
-// States from harmless to worst; an element shows the worst state of its points.
+// States from harmless to worst; an element shows the worst state of its points, and a device's element the
+// worst of all its points and alarms, wherever they are bound (a fire panel whose fire zone, an IfcZone, burns
+// reads "alarm"). api/device_state.py applies the same rule for /api/devices.
 export const STATES = ['unknown', 'normal', 'stale', 'bad', 'unavailable', 'alarm'];
-// Binary points whose true value is an alarm (fire-panel zones, smoke detectors, emergency buttons, leaks,
-// forced doors, faults, UPS on battery, panel trouble); matched on the last segment of the point id.
-const ALARM_SUFFIXES = new Set(['fire', 'forced', 'fault', 'on_battery', 'trouble']);
-const ALARM_PREFIXES = ['smoke_', 'ebtn_', 'leak_'];
 const QUALITY_STATES = { GOOD: 'normal', STALE: 'stale', BAD: 'bad', UNAVAILABLE: 'unavailable' };
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
@@ -18,16 +20,11 @@ function closeReason(text) {
   return 'session_expired';
 }
 
-export function isAlarmPoint(point) {
-  if (point.kind && point.kind !== 'binary') return false;
-  const suffix = point.id.slice(point.id.lastIndexOf('.') + 1);
-  return ALARM_SUFFIXES.has(suffix) || ALARM_PREFIXES.some((prefix) => suffix.startsWith(prefix));
-}
-
-export function pointState(point, sample) {
+// alarmed: the engine has an alarm on this point that marks the building (marksBuilding)
+export function pointState(point, sample, alarmed = false) {
+  if (alarmed) return 'alarm';
   if (!sample) return 'unknown';
   const usable = sample.q === 'GOOD' || sample.q === 'STALE';
-  if (usable && sample.v === true && isAlarmPoint(point)) return 'alarm';
   // The gateway's communication-loss point: true means the device cannot be reached.
   if (usable && sample.v === true && point.id.endsWith('.comm_lost')) return 'unavailable';
   return QUALITY_STATES[sample.q] ?? 'bad';
@@ -41,11 +38,21 @@ export function worst(states) {
 
 export class LiveData {
   // onStatus(status): 'connecting' | 'connected' | 'reconnecting' | 'offline'; onChange(Set of GlobalIds);
-  // onUnauthorized(reason): the server closed the stream because the session is gone (close code 4401)
-  constructor({ onStatus, onChange, onUnauthorized = null }) {
+  // onUnauthorized(reason): the server closed the stream because the session is gone (close code 4401).
+  // alarms (AlarmFeed) holds the engine's open alarms from the same stream.
+  // devices (SiteDevices, optional): whose element a point's device is, so that the device shows all its points.
+  constructor({ onStatus, onChange, onUnauthorized = null, devices = null }) {
+    this.devices = devices;
+    this.devicePoints = new Map(); // device id -> [point id]
+    this.alarmedDevices = new Set(); // device ids with an alarm that marks the building
     this.onStatus = onStatus;
     this.onChange = onChange;
     this.onUnauthorized = onUnauthorized;
+    this.alarms = new AlarmFeed();
+    this.alarmedPoints = new Set(); // point ids with an alarm that marks the building
+    this.alarmedGuids = new Set(); // elements with such an alarm on themselves (no point: a k-of-n zone alarm)
+    this.alarms.onChange(() => this.alarmsChanged());
+    this.onFrame = null; // frames of other kinds ("broadcast"...), for the page that wants them
     this.points = new Map(); // point id -> /api/points entry
     this.byGuid = new Map(); // GlobalId -> [point id]
     this.samples = new Map(); // point id -> {v, q, ts, sts}
@@ -93,7 +100,12 @@ export class LiveData {
     const list = await response.json();
     this.points = new Map(list.map((point) => [point.id, point]));
     this.byGuid = new Map();
+    this.devicePoints = new Map();
     for (const point of list) {
+      if (point.device) {
+        if (!this.devicePoints.has(point.device)) this.devicePoints.set(point.device, []);
+        this.devicePoints.get(point.device).push(point.id);
+      }
       if (!point.ifc_guid) continue;
       if (!this.byGuid.has(point.ifc_guid)) this.byGuid.set(point.ifc_guid, []);
       this.byGuid.get(point.ifc_guid).push(point.id);
@@ -146,7 +158,9 @@ export class LiveData {
       console.warn('live data: a message that is not JSON was ignored');
       return;
     }
-    if (!message || !Array.isArray(message.points) || !['snapshot', 'updates'].includes(message.type)) return;
+    if (this.alarms.receive(message)) return;
+    if (message && !['snapshot', 'updates'].includes(message.type)) { this.onFrame?.(message); return; } // e.g. broadcast
+    if (!message || !Array.isArray(message.points)) return;
     this.messages += 1;
     const changed = new Set();
     if (message.type === 'snapshot') {
@@ -156,10 +170,45 @@ export class LiveData {
     for (const sample of message.points) {
       if (typeof sample?.id !== 'string') continue;
       this.samples.set(sample.id, sample);
-      const guid = this.points.get(sample.id)?.ifc_guid;
-      if (guid) changed.add(guid);
+      const point = this.points.get(sample.id);
+      if (point?.ifc_guid) changed.add(point.ifc_guid);
+      const deviceGuid = this.deviceGuid(point?.device);
+      if (deviceGuid) changed.add(deviceGuid);
     }
     if (changed.size) this.onChange(changed);
+  }
+
+  // The engine's alarms changed: recolour the elements whose alarm state did.
+  alarmsChanged() {
+    const before = this.alarmedElements();
+    this.alarmedPoints = new Set();
+    this.alarmedGuids = new Set();
+    this.alarmedDevices = new Set();
+    for (const alarm of this.alarms.list()) {
+      if (!marksBuilding(alarm)) continue;
+      if (alarm.device) this.alarmedDevices.add(alarm.device);
+      if (alarm.point) this.alarmedPoints.add(alarm.point);
+      else if (alarm.ifc_guid) this.alarmedGuids.add(alarm.ifc_guid);
+    }
+    const after = this.alarmedElements();
+    const changed = new Set([...before, ...after].filter((guid) => guid && before.has(guid) !== after.has(guid)));
+    for (const guid of after) if (guid) changed.add(guid); // a new alarm on an element already in alarm: redraw lists
+    this.onChange(changed);
+  }
+
+  // Every element an alarm marks: its own, its point's and its device's.
+  alarmedElements() {
+    const points = [...this.alarmedPoints].map((id) => this.points.get(id));
+    return new Set([
+      ...this.alarmedGuids,
+      ...points.map((point) => point?.ifc_guid),
+      ...points.map((point) => this.deviceGuid(point?.device)),
+      ...[...this.alarmedDevices].map((id) => this.deviceGuid(id)),
+    ].filter(Boolean));
+  }
+
+  deviceGuid(deviceId) {
+    return deviceId ? this.devices?.byId?.get(deviceId)?.ifc_guid ?? null : null;
   }
 
   setStatus(status) {
@@ -170,15 +219,22 @@ export class LiveData {
 
   elementGuids() { return [...this.byGuid.keys()]; }
 
+  // The points bound to the element, then the other points of the device standing there.
   pointsOf(guid) {
-    return (this.byGuid.get(guid) ?? []).map((id) => {
+    const device = this.devices?.deviceAt?.(guid);
+    const ids = new Set([...(this.byGuid.get(guid) ?? []), ...(device ? this.devicePoints.get(device.id) ?? [] : [])]);
+    return [...ids].filter((id) => this.points.has(id)).map((id) => {
       const point = this.points.get(id);
       const sample = this.samples.get(id);
-      return { point, sample, state: pointState(point, sample) };
+      return { point, sample, state: pointState(point, sample, this.alarmedPoints.has(id)) };
     });
   }
 
   elementState(guid) {
-    return worst(this.pointsOf(guid).map((entry) => entry.state));
+    const states = this.pointsOf(guid).map((entry) => entry.state);
+    if (this.alarmedGuids.has(guid)) states.push('alarm');
+    const device = this.devices?.deviceAt?.(guid);
+    if (device && this.alarmedDevices.has(device.id)) states.push('alarm');
+    return worst(states);
   }
 }

@@ -29,6 +29,7 @@ export const STATE_COLOURS = {
   bad: 0xf07d1a,
   unavailable: 0x8a8f96,
   unknown: 0x4a6fa5,
+  unmonitored: 0xb4bbc4, // a device of the site that no point reports on (a camera the gateway does not poll)
 };
 
 // Architecture stays neutral so that zones and device states carry the colour.

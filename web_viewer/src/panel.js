@@ -1,9 +1,8 @@
 // The info panel: what the clicked element is, where it is, its live points and the last hour of one of them.
+import { numberText } from './format.js';
 import { STATE_COLOURS, hex } from './palette.js';
 import { fetchTrend, trendChart } from './trend.js';
 
-// Units as a reader writes them; site files use ASCII spellings.
-const UNIT_SYMBOLS = { degC: '°C', degF: '°F', m3: 'm³', 'm3/h': 'm³/h' };
 const TREND_REFRESH_MS = 30000;
 
 export class InfoPanel {
@@ -71,12 +70,22 @@ export class InfoPanel {
     const t = (key) => this.i18n.t(key);
     const info = model.info.get(this.guid);
     const rows = [];
+    const device = this.context.devices?.deviceAt(this.guid) ?? null;
     const ifcLabel = this.i18n.has(`ifc.${info.ifcClass}`) ? `${t(`ifc.${info.ifcClass}`)} · ${info.ifcClass}` : info.ifcClass;
+    // The integrator's meaning first: the site.yaml name and kind; the IFC name and class are the second lines.
+    if (device) {
+      rows.push(['panel.kind', this.i18n.has(`kind.${device.kind}`) ? t(`kind.${device.kind}`) : device.kind]);
+      if (info.name && !info.isSpace) rows.push(['panel.ifc_name', this.i18n.local(info.name)]);
+    }
     rows.push(['panel.class', ifcLabel]);
     const space = info.space && !info.isSpace ? model.info.get(info.space) : null;
-    if (space) rows.push(['panel.room', this.roomLabel(space)]);
+    if (space) rows.push(['panel.room', twoLines(this.roomLabel(space), this.i18n.ifcName(space.longName).ifc)]);
+    // A room's own IFC name under its Chinese rendering (the title): what the model calls it is not lost.
+    const ownIfc = info.isSpace ? this.i18n.ifcName(info.longName).ifc : null;
+    if (ownIfc) rows.push(['panel.ifc_name', ownIfc]);
     const storey = info.storey ? model.storeyByGuid.get(info.storey) : null;
-    rows.push(['panel.storey', storey ? storey.name : t('panel.none')]);
+    const storeyName = storey ? this.i18n.ifcName(storey.name, 'storey') : null;
+    rows.push(['panel.storey', storeyName ? twoLines(storeyName.text, storeyName.ifc) : t('panel.none')]);
     const zone = model.zoneBySpace.get(info.isSpace ? info.guid : info.space);
     if (zone) {
       const zoneName = this.i18n.name(zone.name);
@@ -87,7 +96,8 @@ export class InfoPanel {
     }
     rows.push(['panel.guid', info.guid]);
 
-    const name = info.isSpace ? this.roomLabel(info) : (this.i18n.local(info.name) || t('panel.unnamed'));
+    const ifcName = info.isSpace ? this.roomLabel(info) : (this.i18n.local(info.name) || t('panel.unnamed'));
+    const name = device ? this.i18n.name(device.name) : ifcName;
     const title = el('h2', { 'data-testid': 'info-name' }, name);
     const list = el('dl');
     for (const [key, value] of rows) list.append(el('dt', {}, t(key)), el('dd', { 'data-field': key }, value));
@@ -166,7 +176,7 @@ export class InfoPanel {
   }
 
   roomLabel(space) {
-    const longName = this.i18n.local(space.longName);
+    const longName = this.i18n.ifcName(space.longName).text;
     if (longName && space.name && longName !== space.name) return `${longName} (${space.name})`;
     return longName || space.name || space.guid;
   }
@@ -179,12 +189,19 @@ export class InfoPanel {
     const stateName = point.kind === 'multistate' && Array.isArray(point.states) ? point.states[sample.v - 1] : null;
     if (stateName) return this.i18n.has(`multistate.${stateName}`) ? t(`multistate.${stateName}`) : stateName;
     if (typeof sample.v === 'number') {
-      const text = new Intl.NumberFormat(this.i18n.lang, { maximumFractionDigits: 2 }).format(sample.v);
-      const unit = UNIT_SYMBOLS[point.unit] ?? point.unit;
-      return unit ? `${text} ${unit}` : text;
+      const precision = this.context?.devices?.precisionOf(point.id) ?? null;
+      return numberText(sample.v, { unit: point.unit, precision }, this.i18n.lang);
     }
     return String(sample.v);
   }
+}
+
+// A value with the IFC name it renders on a second line (ifc null: the value alone).
+function twoLines(text, ifc) {
+  if (!ifc) return text;
+  const both = document.createDocumentFragment();
+  both.append(text, el('span', { class: 'ifc-name' }, ifc));
+  return both;
 }
 
 function chip(state) {

@@ -5,7 +5,9 @@ import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { BACKGROUND } from './palette.js';
 
 const FLY_MS = 900;
-const FOCUS_MIN_DISTANCE = 12; // metres: a small sensor is shown with the room around it
+const FOCUS_MIN_DISTANCE = 10; // metres: a small sensor is shown with the room around it
+const FOCUS_MIN_SPAN = 6; // metres: the smallest box a focused view frames (a sensor with its room)
+const FOCUS_MARGIN = 1.6; // the focused box fills about 60 % of the view
 const FOCUS_MIN_ELEVATION = 0.6; // radians: the lowest angle we look down at a focused element from
 // Turns around the element (degrees from the current side) tried in order until a view of it is clear.
 const FOCUS_TURNS = [0, 30, -30, 60, -60, 90, -90, 135, -135, 180].map((deg) => THREE.MathUtils.degToRad(deg));
@@ -20,8 +22,12 @@ export class Stage {
 
     this.scene = new THREE.Scene();
     this.scene.background = new THREE.Color(BACKGROUND);
-    this.camera = new THREE.PerspectiveCamera(45, 1, 0.1, 5000);
-    this.camera.position.set(20, 15, 20);
+    this.perspective = new THREE.PerspectiveCamera(45, 1, 0.1, 5000);
+    this.perspective.position.set(20, 15, 20);
+    this.ortho = new THREE.OrthographicCamera(-10, 10, 10, -10, 0.1, 5000); // the storey plan, seen from above
+    this.camera = this.perspective;
+    this.leftInset = 0; // CSS pixels of the dock over the canvas' left side: the building is centred beside it
+    this.renderer.localClippingEnabled = true; // the storey section (HallModel.clipPlanes)
 
     this.controls = new OrbitControls(this.camera, this.renderer.domElement);
     this.controls.enableDamping = true;
@@ -56,8 +62,71 @@ export class Stage {
     const width = Math.max(1, this.container.clientWidth);
     const height = Math.max(1, this.container.clientHeight);
     this.renderer.setSize(width, height, false);
-    this.camera.aspect = width / height;
-    this.camera.updateProjectionMatrix();
+    this.perspective.aspect = width / height;
+    this.applyOffset(this.perspective);
+    if (this.planBox) this.fitPlan(this.planBox);
+    this.requestRender();
+  }
+
+  size() {
+    return { width: Math.max(1, this.container.clientWidth), height: Math.max(1, this.container.clientHeight) };
+  }
+
+  // Shift the view right by half the dock, so that the middle of the free area is the middle of the view.
+  applyOffset(camera) {
+    const { width, height } = this.size();
+    if (this.leftInset > 0 && this.leftInset < width / 2) camera.setViewOffset(width, height, -this.leftInset / 2, 0, width, height);
+    else camera.clearViewOffset();
+    camera.updateProjectionMatrix();
+  }
+
+  setLeftInset(pixels) {
+    if (pixels === this.leftInset) return;
+    this.leftInset = pixels;
+    this.resize();
+  }
+
+  get planView() { return this.camera === this.ortho; }
+
+  // The storey plan: an orthographic camera straight down on ``box`` (null: back to the 3D view).
+  setPlan(box) {
+    this.endFlight();
+    if (!box) {
+      this.planBox = null;
+      if (this.camera === this.perspective) return;
+      this.camera = this.perspective;
+      this.controls.object = this.perspective;
+      this.controls.enableRotate = true;
+      this.controls.target.copy(this.saved3d?.target ?? this.controls.target);
+      if (this.saved3d) this.perspective.position.copy(this.saved3d.position);
+      this.controls.update();
+      this.requestRender();
+      return;
+    }
+    if (this.camera === this.perspective) this.saved3d = { position: this.perspective.position.clone(), target: this.controls.target.clone() };
+    this.planBox = box.clone();
+    this.camera = this.ortho;
+    this.controls.object = this.ortho;
+    this.controls.enableRotate = false; // a plan is read north up; pan and zoom only
+    this.fitPlan(box);
+  }
+
+  fitPlan(box) {
+    const { width, height } = this.size();
+    const free = Math.max(1, width - this.leftInset);
+    const centre = box.getCenter(new THREE.Vector3());
+    const size = box.getSize(new THREE.Vector3());
+    const half = Math.max(size.z / 2, (size.x / 2) * (height / free), 2) * 1.08;
+    const aspect = width / height;
+    Object.assign(this.ortho, { left: -half * aspect, right: half * aspect, top: half, bottom: -half, zoom: 1 });
+    this.ortho.near = 0.1;
+    this.ortho.far = size.y + 1000;
+    this.ortho.position.set(centre.x, box.max.y + 500, centre.z + 1e-3);
+    this.controls.target.set(centre.x, centre.y, centre.z);
+    this.ortho.lookAt(this.controls.target);
+    this.applyOffset(this.ortho);
+    this.controls.update();
+    this.planHome = { position: this.ortho.position.clone(), target: this.controls.target.clone() };
     this.requestRender();
   }
 
@@ -75,6 +144,7 @@ export class Stage {
 
   renderNow() {
     for (const hook of this.beforeRender) hook();
+    this.frameStart = performance.now();
     this.renderer.render(this.scene, this.camera);
     this.frames += 1;
   }
@@ -92,6 +162,10 @@ export class Stage {
     }
     // Start from the bounding sphere (always fits) and move in until the box's corners fill ~85% of the view:
     // a flat hall would otherwise be a small slab in the middle of the screen.
+    const { width } = this.size();
+    const centreX = this.leftInset > 0 && this.leftInset < width / 2 ? this.leftInset / width : 0;
+    const freeX = 1 - centreX;
+    this.setPlan(null);
     let distance = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov) / 2);
     this.controls.target.copy(sphere.center);
     for (let i = 0; i < 6; i += 1) {
@@ -103,7 +177,7 @@ export class Stage {
       this.camera.updateMatrixWorld();
       const extent = Math.max(...corners.map((c) => {
         const ndc = c.clone().project(this.camera);
-        return Math.max(Math.abs(ndc.x), Math.abs(ndc.y));
+        return Math.max(Math.abs(ndc.x - centreX) / freeX, Math.abs(ndc.y));
       }));
       distance *= THREE.MathUtils.clamp(extent / 0.85, 0.5, 1.5);
     }
@@ -121,8 +195,9 @@ export class Stage {
 
   // Move the camera to ``position`` looking at ``target`` along an eased path. Time-based, not frame-based:
   // on software WebGL a frame can take 100 ms, and the flight must still end on time.
-  flyTo(position, target, ms = FLY_MS) {
+  flyTo(position, target, ms = FLY_MS, zoom = null) {
     this.flight = {
+      fromZoom: this.camera.zoom, zoom: zoom ?? this.camera.zoom,
       fromPosition: this.camera.position.clone(), fromTarget: this.controls.target.clone(),
       position: position.clone(), target: target.clone(), start: performance.now(), ms: this.reducedMotion ? 0 : ms,
     };
@@ -134,8 +209,15 @@ export class Stage {
   // clear (a device on the wall nearest the camera is hidden by that wall).
   focus(box, clear = () => true) {
     const sphere = box.getBoundingSphere(new THREE.Sphere());
-    const fit = Math.max(sphere.radius, 0.5) / Math.sin(THREE.MathUtils.degToRad(this.camera.fov) / 2);
-    const distance = Math.min(Math.max(fit * 1.15, FOCUS_MIN_DISTANCE), this.controls.maxDistance);
+    if (this.planView) { // the plan stays a plan: centre the element and show its surroundings
+      const span = Math.max(sphere.radius * 2 * FOCUS_MARGIN, FOCUS_MIN_SPAN);
+      const zoom = THREE.MathUtils.clamp((this.ortho.top - this.ortho.bottom) / span, 1, 8);
+      this.flyTo(new THREE.Vector3(sphere.center.x, this.ortho.position.y, sphere.center.z + 1e-3),
+        new THREE.Vector3(sphere.center.x, this.controls.target.y, sphere.center.z), FLY_MS, zoom);
+      return;
+    }
+    const fit = Math.max(sphere.radius, FOCUS_MIN_SPAN / 2) / Math.sin(THREE.MathUtils.degToRad(this.camera.fov) / 2);
+    const distance = Math.min(Math.max(fit * FOCUS_MARGIN, FOCUS_MIN_DISTANCE), this.controls.maxDistance);
     const current = this.camera.position.clone().sub(this.controls.target);
     const azimuth = Math.atan2(current.x, current.z);
     const elevation = Math.max(Math.asin(THREE.MathUtils.clamp(current.normalize().y, -1, 1)), FOCUS_MIN_ELEVATION);
@@ -154,7 +236,8 @@ export class Stage {
 
   // Back to the view of the whole building that frame() chose.
   flyHome() {
-    if (this.home) this.flyTo(this.home.position, this.home.target);
+    if (this.planView && this.planHome) this.flyTo(this.planHome.position, this.planHome.target, FLY_MS, 1);
+    else if (this.home) this.flyTo(this.home.position, this.home.target);
   }
 
   endFlight() { this.flight = null; }
@@ -167,6 +250,10 @@ export class Stage {
     const eased = t < 0.5 ? 4 * t ** 3 : 1 - (-2 * t + 2) ** 3 / 2; // ease in and out: no jolt at either end
     this.camera.position.lerpVectors(flight.fromPosition, flight.position, eased);
     this.controls.target.lerpVectors(flight.fromTarget, flight.target, eased);
+    if (flight.zoom !== flight.fromZoom) {
+      this.camera.zoom = THREE.MathUtils.lerp(flight.fromZoom, flight.zoom, eased);
+      this.camera.updateProjectionMatrix();
+    }
     if (t >= 1) this.flight = null;
     return t < 1;
   }

@@ -3,7 +3,9 @@
 // any API call, the live stream closed with 4401, the session's expiry or a check when the tab comes back sends the
 // user to /login, which then says why and returns to this page after the next login.
 // window.hallShell exposes the state for tests: {state: 'loading'|'ready'|'leaving'|'open', me, leftFor}.
+// startPage() is the start-up every page shares (texts, session, language switch, refusal, error banner).
 import { el } from './dom.js';
+import { I18n } from './i18n.js';
 
 export const LOGIN_PATH = '/login';
 const CHECK_EVERY_MS = 60_000; // a session revoked on the server is noticed within a minute at the latest
@@ -176,4 +178,66 @@ export class Shell {
     logout.hidden = false;
     if (this.state === 'ready') logout.textContent = t('shell.logout');
   }
+}
+
+// The start-up every page shares: its texts (the shared bundle and the page's own), the session (a staff page's
+// header; a page that has no session goes to /login), the language switch, a page the user's role may not use
+// told so (with the pages it may use), and, when anything fails, the reason in a banner. Then ``run`` builds the
+// page: run({i18n, shell, setState}) (shell is null on a public page).
+// options: state, the page's object for tests (window.hallX: state and error are set here too); session: false
+// for a public page; lang: a language the address asks for (else the saved one); refusal: the i18n key that
+// introduces the list of the pages the user may use.
+export async function startPage(pageId, bundles, run, { state = {}, session = true, lang = null, refusal = null } = {}) {
+  const setState = (name, error = null) => {
+    state.state = name;
+    state.error = error;
+    document.body.dataset.state = name;
+  };
+  let i18n = null;
+  try {
+    i18n = new I18n(bundles);
+    await i18n.load(lang ?? I18n.savedLanguage());
+    let shell = null;
+    if (session) {
+      shell = new Shell(document.querySelector('header.shell'), i18n, pageId);
+      if (!(await shell.start())) return; // on its way to /login
+    }
+    languageSwitch(i18n);
+    if (shell?.me && !shell.me.pages.some((page) => page.id === pageId)) {
+      const pages = shell.me.pages.map((page) => i18n.name(page.title)).join('、');
+      banner(`${i18n.t(refusal ?? 'shell.not_for_role')} ${pages}`);
+      document.querySelector('main').hidden = true;
+      setState('refused');
+      return;
+    }
+    await run({ i18n, shell, setState });
+  } catch (error) {
+    console.error(error);
+    const reason = String(error?.message ?? error);
+    setState('error', reason);
+    banner(`${i18n?.has('shell.page_failed') ? i18n.t('shell.page_failed') : 'HallTwin'}: ${reason}`, 'page-error');
+  }
+}
+
+// The header's language button: labelled in the next language, and switching to it.
+function languageSwitch(i18n) {
+  const button = document.getElementById('lang-toggle');
+  if (!button) return;
+  const label = () => { button.textContent = i18n.t('lang.switch'); };
+  button.addEventListener('click', () => i18n.load(i18n.next()));
+  i18n.onChange(label);
+  label();
+}
+
+// A message across the page (role=alert): the page's #refusal paragraph, or one added after its header.
+function banner(text, kind = '') {
+  let node = document.getElementById('refusal');
+  if (!node) {
+    node = el('p', { id: 'refusal', class: 'refusal', role: 'alert', 'data-testid': 'refusal' });
+    const header = document.querySelector('body > header');
+    if (header) header.after(node); else document.body.prepend(node);
+  }
+  if (kind) node.classList.add(kind);
+  node.textContent = text;
+  node.hidden = false;
 }

@@ -1,0 +1,1 @@
+"""Wayfinding on the building model: a navigation graph built from any IFC, routes, instructions, destinations."""
