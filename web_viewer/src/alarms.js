@@ -23,6 +23,7 @@ export class AlarmList {
     this.alarms = [];
     this.guids = [];
     this.key = null;
+    this.rows = new Map(); // alarm id -> its <li>, kept while the alarm is listed
     if (this.zones) {
       stage.beforeRender.push(() => this.zones.syncVisibility());
       setInterval(() => { if (this.zones.animate()) stage.requestRender(); }, PULSE_EVERY_MS);
@@ -54,26 +55,51 @@ export class AlarmList {
     const entries = this.alarms.map((alarm) => ({ alarm, rank: rank.get(this.storeyOf(alarm)) ?? -1 }));
     entries.sort((a, b) => b.rank - a.rank || byPriorityThenTime(a.alarm, b.alarm));
     const t = (key) => this.i18n.t(key);
-    this.items.replaceChildren(...entries.map(({ alarm }) => {
+    // Each alarm keeps its row while it is listed: the list is redrawn whenever an alarm changes, and a row
+    // replaced between a press and its release would swallow the operator's click.
+    const rows = entries.map(({ alarm }) => {
       const state = shownState(alarm);
       const style = STATE_STYLES[state];
       const storey = this.model.storeyByGuid.get(this.storeyOf(alarm));
       const where = [storey?.name, timeText(alarm.raised_at, this.i18n.lang)].filter(Boolean).join(' · ');
-      const button = el('button', {
-        type: 'button', 'data-alarm': String(alarm.id), 'data-state': state, 'data-priority': alarm.priority,
-        'data-guid': placeOf(alarm, this.model).guid ?? '', title: this.i18n.name(alarm.message),
-      },
-      el('span', { class: 'chip', style: `background:${PRIORITY_COLOURS[alarm.priority]}`, title: t(`alarm.priority.${alarm.priority}`) }),
-      el('span', { class: 'name' }, this.i18n.name(alarm.title)),
-      el('span', { class: `alarm-state${style.flashing ? ' flashing' : ''}`, style: `color:${style.colour}` },
-        `${style.icon} ${t(`alarm.state.${state}`)}`),
-      el('span', { class: 'where' }, where));
-      button.addEventListener('click', () => this.pick(alarm));
-      return el('li', {}, button);
-    }));
+      const row = this.rowFor(alarm.id);
+      const button = row.firstElementChild;
+      Object.assign(button.dataset, {
+        state, priority: alarm.priority, guid: placeOf(alarm, this.model).guid ?? '',
+      });
+      button.title = this.i18n.name(alarm.message);
+      const content = [alarm.priority, state, this.i18n.lang, this.i18n.name(alarm.title), where].join('|');
+      if (button.dataset.content === content) return row;
+      button.dataset.content = content;
+      button.replaceChildren(
+        el('span', { class: 'chip', style: `background:${PRIORITY_COLOURS[alarm.priority]}`, title: t(`alarm.priority.${alarm.priority}`) }),
+        el('span', { class: 'name' }, this.i18n.name(alarm.title)),
+        el('span', { class: `alarm-state${style.flashing ? ' flashing' : ''}`, style: `color:${style.colour}` },
+          `${style.icon} ${t(`alarm.state.${state}`)}`),
+        el('span', { class: 'where' }, where));
+      return row;
+    });
+    const listed = new Set(this.alarms.map((alarm) => alarm.id));
+    for (const id of this.rows.keys()) if (!listed.has(id)) this.rows.delete(id);
+    const shown = [...this.items.children];
+    if (rows.length !== shown.length || rows.some((row, i) => row !== shown[i])) this.items.replaceChildren(...rows);
     this.count.textContent = String(entries.length);
     this.count.dataset.count = String(entries.length);
     this.empty.hidden = entries.length > 0;
+  }
+
+  rowFor(id) {
+    let row = this.rows.get(id);
+    if (!row) {
+      const button = el('button', { type: 'button', 'data-alarm': String(id) });
+      button.addEventListener('click', () => {
+        const alarm = this.alarms.find((a) => a.id === id);
+        if (alarm) this.pick(alarm);
+      });
+      row = el('li', {}, button);
+      this.rows.set(id, row);
+    }
+    return row;
   }
 
   // Fly to the alarm's element; a zone's alarm (no element of its own) to all of its rooms.

@@ -16,6 +16,7 @@ export class ScenarioPanel {
     this.error = null;
     this.present = null; // null: not asked yet; then whether this server has the demo API
     this.timer = null;
+    this.made = new Map(); // name -> its button, made once
   }
 
   async start() {
@@ -81,20 +82,37 @@ export class ScenarioPanel {
   render() {
     if (!this.present) return;
     const t = (key) => this.i18n.t(key);
+    // Buttons are kept and updated in place: the panel follows the demo's state every few seconds, and a button
+    // replaced between a press and its release would swallow the operator's click.
     const buttons = this.available.map((name) => {
+      const button = this.buttonFor(name);
       const active = name in this.active;
       const label = this.i18n.has(`scenario.${name}`) ? t(`scenario.${name}`) : name;
-      const hint = active ? `${t('scenario.clear_hint')} · ${this.i18n.name(this.active[name])}` : t('scenario.start_hint');
-      const button = el('button', {
-        type: 'button', class: 'scenario', 'data-scenario': name, 'aria-pressed': String(active), title: hint,
-      }, el('span', { class: 'label' }, label));
-      if (active) button.append(el('span', { class: 'tag' }, t('scenario.active')));
+      button.setAttribute('aria-pressed', String(active));
+      button.title = active ? `${t('scenario.clear_hint')} · ${this.i18n.name(this.active[name])}` : t('scenario.start_hint');
+      button.querySelector('.label').textContent = label;
+      const tag = button.querySelector('.tag');
+      tag.hidden = !active;
+      tag.textContent = t('scenario.active');
       button.disabled = this.busy.has(name);
-      button.addEventListener('click', () => this.toggle(name));
       return button;
     });
-    this.buttons.replaceChildren(...buttons);
+    const shown = [...this.buttons.children];
+    if (buttons.length !== shown.length || buttons.some((button, i) => button !== shown[i])) {
+      this.buttons.replaceChildren(...buttons);
+    }
     this.message.hidden = !this.error;
     this.message.textContent = this.error ? `${t(this.error.key)}: ${this.error.detail}` : '';
+  }
+
+  buttonFor(name) {
+    let button = this.made.get(name);
+    if (!button) {
+      button = el('button', { type: 'button', class: 'scenario', 'data-scenario': name },
+        el('span', { class: 'label' }), el('span', { class: 'tag' }));
+      button.addEventListener('click', () => this.toggle(name));
+      this.made.set(name, button);
+    }
+    return button;
   }
 }
