@@ -91,10 +91,7 @@ class AlarmOperator:
     async def _audit(
         self, action: str, alarm_id: int, actor: Actor, arguments: dict[str, Any], result: str, detail: str | None
     ) -> None:
-        await self.engine.store.audit.append(
-            action=f"alarm.{action}", actor=actor.name, role=actor.role, client=actor.client,
-            target=f"alarm:{alarm_id}", arguments=arguments or None, result=result, detail=detail,
-        )  # fmt: skip
+        await self.engine.store.audit.append_many([_record(action, alarm_id, actor, arguments, result, detail)])
 
     # --- the actions ---------------------------------------------------------------------------------------
 
@@ -125,11 +122,9 @@ class AlarmOperator:
                     done.append(alarm)
             await engine.commit(batch)
         engine.publish(batch)
-        arguments = _args(comment=comment) or None
-        records = [AuditRecord("alarm.ack", actor.name, actor.role, actor.client, f"alarm:{alarm.id}", arguments)
-                   for alarm in done]  # fmt: skip
-        records += [AuditRecord("alarm.ack", actor.name, actor.role, actor.client, f"alarm:{alarm_id}", arguments,
-                                "refused", why) for alarm_id, why in refused.items()]  # fmt: skip
+        arguments = _args(comment=comment)
+        records = [_record("ack", alarm.id, actor, arguments, "ok", None) for alarm in done]
+        records += [_record("ack", alarm_id, actor, arguments, "refused", why) for alarm_id, why in refused.items()]
         await engine.store.audit.append_many(records)
         return done, refused
 
@@ -234,3 +229,12 @@ def _check_open(alarm: Alarm) -> None:
 
 def _args(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _record(
+    action: str, alarm_id: int, actor: Actor, arguments: dict[str, Any], result: str, detail: str | None
+) -> AuditRecord:
+    """The audit entry of one action on one alarm."""
+    return AuditRecord(
+        f"alarm.{action}", actor.name, actor.role, actor.client, f"alarm:{alarm_id}", arguments or None, result, detail
+    )
