@@ -155,14 +155,15 @@ class RoundRepository:
             await conn.execute(round_runs.update().where(round_runs.c.id == run_id).values(work_order_id=work_order_id))
 
     async def close_missed(self, now: float) -> list[RoundRun]:
-        """Runs still open after their window are missed; the ones closed now."""
-        query = sa.select(round_runs.c.id).where(round_runs.c.status == "open", round_runs.c.window_end < now)
+        """Runs still open after their window are missed; the ones this call closed. Nodes sharing the store each
+        get only the runs their own update changed (RETURNING), so a missed run is reported and audited once."""
+        closing = (
+            round_runs.update()
+            .where(round_runs.c.status == "open", round_runs.c.window_end < now)
+            .values(status="missed", finished_at=now)
+            .returning(round_runs.c.id)
+        )
         async with self._engine.begin() as conn:
-            ids = [int(i) for i in (await conn.execute(query)).scalars().all()]
-            if ids:
-                await conn.execute(
-                    round_runs.update().where(round_runs.c.id.in_(ids), round_runs.c.status == "open")
-                    .values(status="missed", finished_at=now)
-                )  # fmt: skip
+            ids = sorted(int(i) for i in (await conn.execute(closing)).scalars().all())
         runs = [await self.get(run_id) for run_id in ids]
         return [run for run in runs if run is not None]

@@ -260,6 +260,25 @@ async def test_round_runs_are_scheduled_once_and_done_when_every_item_has_a_resu
     assert [r.id for r in await rounds.between(now - 1, now + 1)] == [run.id, late.id]
 
 
+async def test_two_nodes_closing_missed_runs_at_once_each_report_only_their_own(db_url: str, store: Store) -> None:
+    """Two nodes on one store, each closing missed runs twice at once: every run past its window is reported by
+    exactly one call (before, both nodes could audit the same missed run). Several rounds, as the race is timing."""
+    items: list[dict[str, Any]] = [{"n": 1, "zone": "1f-ent", "device": None, "text": TITLE}]
+    first = RoundRepository(store.engine, store.clock)
+    other_engine = create_engine(async_url(db_url))
+    try:
+        second = RoundRepository(other_engine, store.clock)
+        for day in range(8):
+            start = store.clock.time() + day * 86_400
+            late = [(await first.schedule(f"round-{n}", start + n, start + n + 60, "forward", items))[0].id
+                    for n in range(20)]  # fmt: skip
+            closed = await asyncio.gather(*(node.close_missed(start + 1000) for node in (first, second, first, second)))
+            ids = [run.id for runs in closed for run in runs]
+            assert sorted(ids) == late, [[run.id for run in runs] for runs in closed]
+    finally:
+        await other_engine.dispose()
+
+
 async def test_revision_0004_upgrades_from_0003_and_downgrades(db_url: str) -> None:
     engine = create_engine(async_url(db_url))
     try:
