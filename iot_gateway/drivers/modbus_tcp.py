@@ -10,7 +10,9 @@ Failure mapping (the Poller owns schedule, backoff and reconnects):
   read()/write() raise DeviceUnavailable; the Poller calls connect() again later.
 - a Modbus exception response to a block read -> that block's points are BAD with the exception as their
   reason (counted and logged), the other blocks are still read. An ILLEGAL_ADDRESS answer to a block of several
-  points is split in halves, for good, until the one point the device refuses is alone: the others are GOOD.
+  points is split in halves until the one point the device refuses is alone: the others are GOOD. When that point
+  answers again (the device was reconfigured) or the device is connected again (it may have been replaced), the
+  planned blocks come back; an address still refused is split again in that first poll.
 - a NaN/inf float or a short response -> that point is BAD.
 - a write to a non-writable point, a value that does not fit, or an exception response -> WriteRejected.
 
@@ -48,6 +50,7 @@ _GOOD = Quality.GOOD
 _BAD = Quality.BAD
 _ALWAYS_GOOD = repeat(_GOOD)  # endless and stateless: shared by every zip() of readings
 _NO_REASON = repeat(None)
+_REFUSED_ADDRESS = f"exception {ExcCodes.ILLEGAL_ADDRESS.value} (ILLEGAL_ADDRESS)"  # a block state, as logged
 NOT_FINITE = "not a number (NaN or infinite)"
 ReadCall = Callable[..., Awaitable[Any]]
 
@@ -81,20 +84,29 @@ class ModbusTcpDriver:
         self._where = f"modbus device {device.id} ({self.connection.host}:{self.connection.port} "
         self._where += f"unit {self.connection.device_id})"
         connection = self.connection
-        self.blocks: list[Block] = plan_blocks(device.points, connection.max_block, connection.max_gap)
-        self._codecs: dict[str, PointCodec] = {p.point_id: p.codec for b in self.blocks for p in b.points}
+        self._planned: list[Block] = plan_blocks(device.points, connection.max_block, connection.max_gap)
+        self._codecs: dict[str, PointCodec] = {p.point_id: p.codec for b in self._planned for p in b.points}
         self._client: AsyncModbusTcpClient | None = None
-        self._reads: list[tuple[Block, ReadCall]] = []
         self._timeout = self.connection.timeout_s
         self._unit = self.connection.device_id
         # Counters by kind, for health pages and tests: reads, requests, exception_responses, bad_values...
         self.stats: Counter[str] = Counter()
         self._link_state = "new"  # new | up | down: logged on change only
         self._in_flight = False  # a request is waiting for its answer
+        self._read_calls: dict[str, ReadCall] = {}
+        self._use_planned_blocks()
+
+    def _use_planned_blocks(self) -> None:
+        """Read the blocks as planned from site.yaml (again, after splits), with fresh per-block state."""
+        self.blocks: list[Block] = list(self._planned)
+        self._split_blocks = False
         self._block_states: list[str] = ["ok"] * len(self.blocks)
         # The last registers of each block and what they decoded to: an unchanged block is not decoded again.
         self._last_registers: list[list[int] | None] = [None] * len(self.blocks)
         self._last_decoded: list[tuple[list[Value], int]] = [([], 0)] * len(self.blocks)
+        self._reads: list[tuple[Block, ReadCall]] = (
+            [(block, self._read_calls[block.table]) for block in self.blocks] if self._read_calls else []
+        )
 
     # --- connection ----------------------------------------------------------------------------------------
 
@@ -132,18 +144,19 @@ class ModbusTcpDriver:
             self._set_link_state("down", reason)
             raise DeviceUnavailable(f"{self._where}: {reason}")
         self._client = client
-        read_calls: dict[str, ReadCall] = {
+        self._read_calls = {
             "holding": client.read_holding_registers,
             "input": client.read_input_registers,
             "coil": client.read_coils,
             "discrete": client.read_discrete_inputs,
         }
-        self._reads = [(block, read_calls[block.table]) for block in self.blocks]
+        self._use_planned_blocks()  # a device connected again may have been fixed or replaced: splits start over
         self._set_link_state("up", "connected")
 
     async def close(self) -> None:
         client, self._client = self._client, None
         self._reads = []
+        self._read_calls = {}
         if client is not None:
             client.close()
 
@@ -170,6 +183,7 @@ class ModbusTcpDriver:
             self._client.close()
             self._client = None
             self._reads = []
+            self._read_calls = {}
         self._set_link_state("down", reason)
         return DeviceUnavailable(f"{self._where}: {reason}")
 
@@ -203,6 +217,7 @@ class ModbusTcpDriver:
         stats = self.stats
         unit = self._unit
         now = self._now
+        healed = False
         index = 0
         while index < len(self._reads):
             block, read_call = self._reads[index]
@@ -233,6 +248,7 @@ class ModbusTcpDriver:
                     self._malformed(index - 1, block, len(bits), readings, ts)
                     continue
                 if self._block_states[index - 1] != "ok":
+                    healed = healed or self._was_refused_address(index - 1)
                     self._set_block_state(index - 1, "ok")
                 for planned in block.points:
                     readings.append(Reading(planned.point_id, bool(bits[planned.index]), _GOOD, ts))
@@ -246,6 +262,7 @@ class ModbusTcpDriver:
                 self._last_decoded[slot] = block.decode_values(registers)
                 self._last_registers[slot] = registers
             if self._block_states[slot] != "ok":
+                healed = healed or self._was_refused_address(slot)
                 self._set_block_state(slot, "ok")
             values, bad = self._last_decoded[slot]
             if bad:
@@ -258,6 +275,10 @@ class ModbusTcpDriver:
             else:  # zip() and new_readings build them in C: no Python frame per point
                 readings.extend(new_readings(zip(block.ids, values, _ALWAYS_GOOD, repeat(ts), _NO_REASON)))
         stats["reads"] += 1
+        if healed:
+            # A refused address answers again: read whole blocks from the next poll (splitting again if need be).
+            log.info("%s: a refused address answers again: reading the planned blocks", self._where)
+            self._use_planned_blocks()
         return readings
 
     def _malformed(self, index: int, block: Block, got: int, readings: list[Reading], ts: float) -> None:
@@ -266,12 +287,17 @@ class ModbusTcpDriver:
         self._set_block_state(index, why)
         readings.extend(Reading(p.point_id, None, _BAD, ts, why) for p in block.points)
 
+    def _was_refused_address(self, index: int) -> bool:
+        """Whether block ``index`` is the split-off address the device refused (not a block that was busy)."""
+        return self._split_blocks and self._block_states[index] == _REFUSED_ADDRESS
+
     def _split(self, index: int) -> None:
-        """Replace block ``index`` by two blocks of half its points each (kept for the driver's life: the device
-        refuses some address in it, and a whole-block read would fail again at every poll)."""
+        """Replace block ``index`` by two blocks of half its points each (kept while the device refuses some
+        address in it: a whole-block read would fail again at every poll)."""
         block, read_call = self._reads[index]
         halves = split_block(block)
         self.stats["blocks_split"] += 1
+        self._split_blocks = True
         log.info("%s: %s answered ILLEGAL_ADDRESS: reading it as %s", self._where, block.describe(),
                  " and ".join(half.describe() for half in halves))  # fmt: skip
         position = self.blocks.index(block)

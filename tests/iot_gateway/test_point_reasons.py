@@ -7,6 +7,8 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 
+from pymodbus.constants import ExcCodes
+
 from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder
 from iot_gateway.drivers.bacnet_ip import BacnetIpDriver
 from iot_gateway.drivers.modbus_tcp import ModbusTcpDriver
@@ -131,6 +133,43 @@ async def test_illegal_address_block_is_split_until_the_refused_point_is_alone()
         assert all(readings[f"dev.r{i}"].quality is Quality.GOOD for i in (0, 1, 3, 4, 5)), readings
     assert [b.describe() for b in driver.blocks] == ["holding 0..0", "holding 1..1", "holding 2..2", "holding 3..5"]
     assert driver.stats["blocks_split"] == 3  # 0..5 -> 0..1 + 2..5 -> 0 + 1, 2 + 3..5; then never again
+
+
+async def test_split_blocks_are_merged_again_when_the_device_answers_the_refused_address() -> None:
+    """A device reconfigured to serve the refused register: that point turns GOOD, and from the next poll the
+    points are read as the one planned block again. Connected again (perhaps a replaced device), the driver starts
+    from the planned blocks too, and a register still refused is split again in that first poll."""
+    port = free_port()
+    points = [mb_point(f"dev.r{i}", table="holding", offset=i) for i in range(6)]
+    async with ModbusDeviceSimulator(modbus_device(port, points)) as device:
+        device.fail_with_exception("dev.r2", ExcCodes.ILLEGAL_ADDRESS)
+        device.set_value("dev.r4", 44)
+        driver = ModbusTcpDriver(modbus_device(port, points))
+        await driver.connect()
+        try:
+            refused = {r.point_id: r for r in await driver.read()}
+            assert refused["dev.r2"].quality is Quality.BAD and refused["dev.r4"].value == 44
+            assert len(driver.blocks) == 4
+            device.fail_with_exception(None)  # the device now serves register 2
+            healed = {r.point_id: r for r in await driver.read()}
+            assert all(r.quality is Quality.GOOD for r in healed.values()), healed
+            requests = device.read_requests["holding"]
+            again = {r.point_id: r for r in await driver.read()}
+            assert [b.describe() for b in driver.blocks] == ["holding 0..5"]
+            assert device.read_requests["holding"] - requests == 1
+            assert [again[f"dev.r{i}"].value for i in range(6)] == [healed[f"dev.r{i}"].value for i in range(6)]
+
+            device.fail_with_exception("dev.r2", ExcCodes.ILLEGAL_ADDRESS)
+            await driver.read()
+            assert len(driver.blocks) == 4
+            splits = driver.stats["blocks_split"]
+            await driver.connect()
+            assert [b.describe() for b in driver.blocks] == ["holding 0..5"]
+            readings = {r.point_id: r for r in await driver.read()}
+            assert readings["dev.r2"].reason == "exception 2 ILLEGAL_ADDRESS" and readings["dev.r4"].value == 44
+            assert driver.stats["blocks_split"] == splits + 3  # as above: 0..5 -> 0..1 + 2..5 -> 0 + 1, 2 + 3..5
+        finally:
+            await driver.close()
 
 
 async def test_modbus_device_that_refuses_the_connection() -> None:
