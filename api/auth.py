@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from store import Store
 from store.sessions import SessionLookup
 from store.users import Role
 from twin.clock import Clock
+from twin.tasks import cancel_and_wait
 
 COOKIE_NAME = "halltwin_session"
 DEFAULT_SESSION_TTL_S = 12 * 3600.0
@@ -127,22 +129,34 @@ async def authenticate(store: Store, scope: Scope) -> tuple[Principal | None, Au
     return None, _problem(lookup)
 
 
-SESSION_RECHECK_S = 60.0  # a long-lived connection notices a logout or a disabled account this soon
+SESSION_RECHECK_S = 60.0  # a session ended by another process (the CLI, another node) is noticed this soon
 
 
 async def until_session_ends(
     store: Store, scope: Scope, clock: Clock, recheck_s: float = SESSION_RECHECK_S
 ) -> AuthProblem:
     """Wait (on the runtime's clock) until the session of ``scope`` expires, is ended or its user disabled; returns
-    why. A WebSocket outlives the request that opened it, so its session is watched for as long as it is open."""
+    why. A WebSocket outlives the request that opened it, so its session is watched for as long as it is open: at
+    once when this process ends it or changes its account, else every ``recheck_s``."""
     token = token_of(scope)
     if token is None:
         return NOT_LOGGED_IN
-    while True:
-        lookup = await store.sessions.lookup(token)
+    sessions = store.sessions
+    lookup = await sessions.lookup(token)
+    while lookup.session is not None:
+        ended = sessions.watch(token, lookup.session.user)
+        lookup = await sessions.lookup(token)  # (cached) a change made before the watch began is not missed
         if lookup.session is None:
-            return _problem(lookup)
-        await clock.sleep(max(0.0, min(recheck_s, lookup.session.expires_at - clock.time())))
+            break
+        wait_s = max(0.0, min(recheck_s, lookup.session.expires_at - clock.time()))
+        sleeping = asyncio.ensure_future(clock.sleep(wait_s))
+        woken = asyncio.ensure_future(ended.wait())
+        try:
+            await asyncio.wait((sleeping, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(sleeping, woken)
+        lookup = await sessions.lookup(token)
+    return _problem(lookup)
 
 
 def current_principal(connection: HTTPConnection) -> Principal:

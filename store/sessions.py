@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,25 @@ class SessionRepository:
         self._clock = clock
         self._cache_s = cache_s
         self._cache: dict[str, tuple[float, Session]] = {}  # token hash -> (when read, monotonic), live session
+        # token hash or "user:NAME" -> the events of those watching it (open WebSockets; see watch)
+        self._watchers: dict[str, weakref.WeakSet[asyncio.Event]] = {}
+        self._prune_above = 1024
+
+    def watch(self, token: str, user: str) -> asyncio.Event:
+        """An event set when this process ends the session of ``token`` (logout, revocation) or changes the
+        account of ``user``: an open WebSocket then looks its session up at once, not at its next periodic check.
+        Take it before a lookup, so that no change falls between the two."""
+        event = asyncio.Event()
+        for key in (token_hash(token), f"user:{user}"):
+            self._watchers.setdefault(key, weakref.WeakSet()).add(event)
+        if len(self._watchers) > self._prune_above:  # keys of closed connections' sessions: drop the empty ones
+            self._watchers = {key: events for key, events in self._watchers.items() if events}
+            self._prune_above = max(1024, 2 * len(self._watchers))
+        return event
+
+    def _wake(self, key: str) -> None:
+        for event in self._watchers.pop(key, ()):
+            event.set()
 
     async def create(self, user: User, client: str | None, ttl_s: float) -> tuple[str, Session]:
         if ttl_s <= 0:
@@ -90,6 +111,7 @@ class SessionRepository:
         """Drop the cached sessions of ``name`` (its account changed): the next request reads the database."""
         for digest in [digest for digest, (_, session) in self._cache.items() if session.user == name]:
             del self._cache[digest]
+        self._wake(f"user:{name}")
 
     async def _read(self, digest: str) -> SessionLookup:
         query = (
@@ -116,13 +138,16 @@ class SessionRepository:
 
     async def revoke(self, token: str) -> bool:
         """End the session (logout); False when there was no live one."""
-        self._cache.pop(token_hash(token), None)
+        digest = token_hash(token)
+        self._cache.pop(digest, None)
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 sessions.update()
-                .where(sessions.c.token_hash == token_hash(token), sessions.c.revoked_at.is_(None))
+                .where(sessions.c.token_hash == digest, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=self._clock.time())
             )
+        self._cache.pop(digest, None)  # a lookup made while the update ran may have cached the live session
+        self._wake(digest)
         return bool(result.rowcount)
 
     async def revoke_user(self, name: str) -> int:
@@ -135,6 +160,7 @@ class SessionRepository:
                 .where(sessions.c.user_id == user_ids, sessions.c.revoked_at.is_(None))
                 .values(revoked_at=self._clock.time())
             )
+        self.forget_user(name)  # as in revoke: a lookup made meanwhile may have cached a live session
         return int(result.rowcount)
 
     async def purge(self, older_than_s: float = 7 * 86_400.0) -> int:

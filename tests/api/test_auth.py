@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +15,8 @@ from websockets.exceptions import ConnectionClosed
 
 from api.auth import AuthSettings
 from api.runtime import HallRuntime
-from store import Role
+from store import Role, Store
+from store.sessions import SESSION_CACHE_S
 from tests.api.auth_helpers import TEST_PASSWORD, create_user, login, login_headers
 from tests.api.server import running_app
 from tests.iot_gateway.test_gateway_faults import make_site, modbus_device
@@ -29,6 +32,7 @@ class Served:
     runtime: HallRuntime
     client: httpx.AsyncClient
     clock: ManualClock
+    db_path: Path
 
 
 @pytest.fixture
@@ -39,7 +43,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     async with running_app(runtime) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as client:
         await create_user(runtime.store, "ops", Role.FACILITY)
         await create_user(runtime.store, "boss", Role.ADMIN)
-        yield Served(url, runtime, client, clock)
+        yield Served(url, runtime, client, clock, tmp_path / "data" / "halltwin.sqlite")
 
 
 async def audit_rows(served: Served, action: str) -> list[tuple[str | None, str, str | None, str | None]]:
@@ -264,17 +268,47 @@ async def test_an_open_stream_closes_when_its_session_expires_or_ends(served: Se
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     assert closed.value.rcvd.reason.startswith("session expired at")
 
+    # Ended in this process (a logout, a disabled account): the stream closes at once, not at its next check.
     token = await login(served.client, "ops")
     async with connect(f"{ws_url}?token={token}") as ws:
         assert '"snapshot"' in str(await ws.recv())
         logout = await served.client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
         assert logout.status_code == 204
-        await served.clock.advance(60)  # the stream re-checks its session every minute
-        with pytest.raises(ConnectionClosed) as closed:
+        closed_reason = await _closed_within(ws, 10.0)
+    assert closed_reason.startswith("session ended")
+    token = await login(served.client, "ops")
+    async with connect(f"{ws_url}?token={token}") as ws:
+        assert '"snapshot"' in str(await ws.recv())
+        await served.runtime.store.users.set_disabled("ops", True)
+        closed_reason = await _closed_within(ws, 10.0)
+    assert closed_reason == "the account of this session is disabled"
+    await served.runtime.store.users.set_disabled("ops", False)
+
+    # Ended by another process (the `halltwin user` command, another node): noticed at the periodic check.
+    token = await login(served.client, "ops")
+    other = await Store.open(f"sqlite:///{served.db_path}", clock=served.clock)
+    try:
+        async with connect(f"{ws_url}?token={token}") as ws:
+            assert '"snapshot"' in str(await ws.recv())
+            assert await other.sessions.revoke(token)
+            await asyncio.sleep(SESSION_CACHE_S + 0.2)  # past this node's session cache
+            with pytest.raises(TimeoutError):
+                await _closed_within(ws, 0.5)  # still open: no check has run yet
+            await served.clock.advance(60)  # the stream re-checks its session every minute
+            closed_reason = await _closed_within(ws, 10.0)
+        assert closed_reason.startswith("session ended")
+    finally:
+        await other.close()
+
+
+async def _closed_within(ws: Any, timeout_s: float) -> str:
+    """The reason of the 4401 that closes ``ws`` within ``timeout_s`` (frames before it are skipped)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(timeout_s):
             while True:
                 await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    assert closed.value.rcvd.reason.startswith("session ended")
+    return closed.value.rcvd.reason
 
 
 async def test_a_node_on_postgresql_logs_in_and_audits(tmp_path: Path) -> None:

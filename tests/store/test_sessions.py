@@ -51,6 +51,32 @@ async def test_revoke_and_disabled_user(store: Store) -> None:
     assert await store.sessions.get(second) is None
 
 
+async def test_watchers_are_woken_by_their_own_session_or_account_only(store: Store) -> None:
+    alice = await store.users.add("alice", Role.ADMIN, "pw")
+    bob = await store.users.add("bob", Role.SECURITY, "pw")
+    first, _ = await store.sessions.create(alice, None, ttl_s=60)
+    second, _ = await store.sessions.create(alice, None, ttl_s=60)
+    bobs, _ = await store.sessions.create(bob, None, ttl_s=60)
+    watching = {token: store.sessions.watch(token, user) for token, user in ((first, "alice"), (second, "alice"),
+                                                                           (bobs, "bob"))}  # fmt: skip
+    await store.sessions.revoke(first)
+    assert [token for token, event in watching.items() if event.is_set()] == [first]
+    await store.users.set_disabled("alice", True)  # an account change wakes every session of that user
+    assert [token for token, event in watching.items() if event.is_set()] == [first, second]
+    assert not watching[bobs].is_set()
+
+
+async def test_watchers_of_closed_connections_leave_nothing_behind(store: Store) -> None:
+    user = await store.users.add("alice", Role.ADMIN, "pw")
+    for _ in range(3000):  # connections that were opened and closed: nobody holds their events any more
+        store.sessions.watch(f"token-{_}", "alice")
+    assert len(store.sessions._watchers) <= 1024 + 2
+    token, _ = await store.sessions.create(user, None, ttl_s=60)
+    kept = store.sessions.watch(token, "alice")
+    await store.sessions.revoke(token)
+    assert kept.is_set()
+
+
 async def test_role_changes_apply_to_open_sessions(store: Store) -> None:
     user = await store.users.add("alice", Role.ADMIN, "pw")
     token, _ = await store.sessions.create(user, None, ttl_s=60)
