@@ -59,6 +59,11 @@ class QueueNode:
         if self.service.configured:
             self._tasks.append(runtime.spawn("queue-live", self._live()))
 
+    async def wait_listening(self, timeout_s: float) -> bool:
+        """Whether the ticket-event topic is subscribed (within ``timeout_s``); True without an MQTT topic. Events
+        published before are not this node's: the broker keeps no session for it."""
+        return self._mqtt is None or await self._mqtt.wait_connected(timeout_s)
+
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
         await cancel_and_wait(*tasks)

@@ -62,6 +62,8 @@ async def test_events_over_mqtt_and_webhook_public_and_staff_views(hall: tuple[s
         events = simulator.backfill(t - 1200, t)  # twenty minutes of a busy morning, stamped up to now
         assert simulator.client is not None
         assert await simulator.client.wait_connected(5.0)
+        # The node subscribes once its broker link is up: what is published before that is not delivered to it.
+        assert await runtime.queues.wait_listening(10.0)
         await simulator.client.publish(TOPIC, json.dumps(events), qos=1)
         await wait_until(lambda: service.analytics.applied >= len(events), 10.0, "the simulator's events applied")
     finally:
