@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.url import sqlite_path
 
@@ -23,11 +26,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class TurnTakingEngine(AsyncEngine):
+    """An SQLite engine whose transactions (``begin()``) take turns in this process, in the order they asked.
+
+    SQLite has one writer at a time, and a connection that finds the write lock taken sleeps in its busy handler
+    (up to 100 ms a try) while others keep taking the lock: measured with 8 concurrent writers, p99 105-185 ms and
+    a worst case of 0.8-1.4 s per transaction, against 14-39 ms and 20-43 ms when they queue here (throughput
+    -18 % on a quiet machine, the same under load). Other processes (the CLI, another node) still meet the busy
+    handler. A transaction begun inside one of the same task's (a read that calls a writer) does not wait for
+    itself."""
+
+    def __init__(self, sync_engine: Engine) -> None:
+        super().__init__(sync_engine)
+        self._turn = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            async with super().begin() as conn:
+                yield conn
+            return
+        async with self._turn:
+            self._holder = task
+            try:
+                async with super().begin() as conn:
+                    yield conn
+            finally:
+                self._holder = None
+
+
 def create_engine(url: URL) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = TurnTakingEngine(create_async_engine(url).sync_engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
