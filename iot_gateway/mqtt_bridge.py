@@ -113,7 +113,10 @@ class MqttBridge:
                 self.pending = dict(self.bus.latest)
                 self.republished += len(self.pending)
                 if not await self._publish_status():
+                    # Refused at once (paho already knows the link is gone, our flag not yet): without a pause
+                    # this loop would spin and never let the client task notice.
                     seen_generation = 0
+                    await asyncio.sleep(0.05)
                     continue
                 log.info("MQTT bridge %s online: publishing %d points", self.site_id, len(self.pending))
             if self.client.connected and self.pending:

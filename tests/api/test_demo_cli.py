@@ -56,12 +56,21 @@ class Cli:
         )  # fmt: skip
         return self
 
-    async def finish(self) -> tuple[int, str, str]:
-        """Wait for the exit: (code, stdout, stderr)."""
-        assert self.process is not None
-        out, err = await asyncio.wait_for(self.process.communicate(), EXIT_TIMEOUT_S)
-        assert self.process.returncode is not None
-        return self.process.returncode, out.decode(), err.decode()
+    async def finish(self, within_s: float = EXIT_TIMEOUT_S) -> tuple[int, str, str]:
+        """Wait for the exit: (code, stdout, stderr). A process still running after ``within_s`` is killed and the
+        test fails with the end of what it wrote (where it hung)."""
+        process = self.process
+        assert process is not None
+        communicating = asyncio.ensure_future(process.communicate())
+        done, _ = await asyncio.wait({communicating}, timeout=within_s)
+        if not done:
+            process.kill()
+            _, err = await communicating
+            command = " ".join(self.args[:2])
+            raise AssertionError(f"{command} still running after {within_s:.0f} s: {err.decode()[-3000:]}")
+        out, err = communicating.result()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
 
     async def __aexit__(self, *_exc: object) -> None:
         process = self.process
@@ -113,7 +122,8 @@ async def test_simulate_serves_the_hall_to_an_independent_modbus_client(tmp_path
             read = await mbpoll_float(connection.port, connection.device_id, address.offset, address.word_order)
             if read is None:
                 await asyncio.sleep(0.2)
-        code, _out, err = await cli.finish()
+        # It stops 1 + 20 s after its simulators are up; a loaded machine may take a while to start and stop them.
+        code, _out, err = await cli.finish(within_s=60.0)
     assert read is not None, f"mbpoll got no answer from {meter.id} on port {connection.port}: {err[-2000:]}"
     assert 220.0 < read < 240.0, f"{meter.id} voltage read by mbpoll: {read}"
     assert code == 0, err[-2000:]

@@ -92,7 +92,11 @@ async def test_republishes_everything_after_broker_restart(
         bus.publish(update("ups-1.load", 56.0, 1011.0))
         bus.publish(update("ups-1.on_battery", True, 1011.0))
         bus.publish(update("pc-1.count_in", 12, 1011.0))  # a point the broker never saw
-        await wait_until(lambda: len(bridge.pending) == 3, DEADLINE_S, "updates kept while offline")
+        try:
+            await wait_until(lambda: len(bridge.pending) == 3, DEADLINE_S, "updates kept while offline")
+        except AssertionError as missed:  # once in a loaded suite: say what the bridge was doing
+            state = f"connected {bridge.connected}, generation {bridge.client.generation}"
+            raise AssertionError(f"{missed} ({state}, pending {sorted(bridge.pending)})") from None
         await mqtt_launcher.start()
         assert await bridge.wait_idle(DEADLINE_S)
         seen = await fresh_subscriber(mqtt_settings, lambda s: len(s) == 4)

@@ -23,6 +23,7 @@ export class DeskAlarmList {
     this.selectAll = section.querySelector('[data-testid=select-all]');
     this.ackButton = section.querySelector('[data-testid=ack-selected]');
     this.checked = new Set(); // alarm ids ticked for a bulk acknowledgement
+    this.rows = new Map(); // alarm id -> {key, row}: the row kept while what it shows is the same
     this.selected = null;
     this.selectAll.addEventListener('change', () => {
       this.checked = this.selectAll.checked ? new Set(this.alarms().filter(needsAck).map((a) => a.id)) : new Set();
@@ -77,7 +78,29 @@ export class DeskAlarmList {
     this.ackButton.disabled = this.checked.size === 0;
     this.selectAll.disabled = unacked === 0;
     this.selectAll.closest('label').lastElementChild.textContent = `${t('desk.select_unacked')} (${unacked})`;
-    this.list.replaceChildren(...alarms.map((alarm) => this.row(alarm)));
+    // A row is rebuilt only when what it shows changed, and the list reordered only when its order did: in a
+    // flood the list is redrawn at every transition, and a row replaced between a press and its release would
+    // swallow the operator's click on another alarm.
+    const rows = alarms.map((alarm) => {
+      const key = this.rowKey(alarm);
+      const kept = this.rows.get(alarm.id);
+      if (kept?.key === key) return kept.row;
+      const row = this.row(alarm);
+      this.rows.set(alarm.id, { key, row });
+      return row;
+    });
+    for (const id of [...this.rows.keys()]) if (!ids.has(id)) this.rows.delete(id);
+    const shown = [...this.list.children];
+    if (rows.length !== shown.length || rows.some((row, i) => row !== shown[i])) this.list.replaceChildren(...rows);
+  }
+
+  // Everything row() shows of an alarm, so that an unchanged alarm keeps its row.
+  rowKey(alarm) {
+    return JSON.stringify([
+      this.i18n.lang, shownState(alarm), alarm.priority, alarm.title, alarm.zone, alarm.raised_at, alarm.drill,
+      alarm.latched, isShelved(alarm) ? alarm.shelved_until : null, needsAck(alarm), this.checked.has(alarm.id),
+      alarm.id === this.selected,
+    ]);
   }
 
   row(alarm) {
