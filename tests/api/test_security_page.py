@@ -142,10 +142,21 @@ async def test_fire_zone_alarm_tinted_and_acknowledged_in_the_page(desk: Desk) -
     await page.wait_for_function("!window.hallSecurity.scene.stage.flying", timeout=STEP_TIMEOUT_MS)
     await desk.shot("security_fire_zone_1920.png")
 
+    # The rows as they are now: the list is redrawn at every transition, and rows whose alarm did not change must
+    # stay the same elements (a row replaced between a press and its release swallows the click).
+    await desk.js("window.rowsBefore = new Map([...document.querySelectorAll('[data-testid=desk-row]')]"
+                  ".map((row) => [row.dataset.alarm, row]))")  # fmt: skip
     await page.get_by_test_id("ack").click()
     acked = await desk.until_server(fire_zone, "acknowledged in the page", lambda a: a["state"] == "ack")
     assert acked["acked_by"] == "security"
     await page.locator(f'li[data-alarm="{fire_zone}"][data-state="ack"]').wait_for(timeout=STEP_TIMEOUT_MS)
+    rebuilt = await desk.js(
+        "(id) => [...window.rowsBefore].filter(([alarm, row]) => alarm !== String(id) && row.isConnected === false"
+        " && document.querySelector(`li[data-alarm='${alarm}']`)?.dataset.state === row.dataset.state)"
+        ".map(([alarm]) => alarm)",
+        fire_zone,
+    )
+    assert rebuilt == [], f"rows rebuilt although their alarm's state did not change: {rebuilt}"
 
     # The fire plan's first step, ticked in the page, is recorded with who did it.
     await page.locator('[data-testid=plan-step][data-step="1"]').check()

@@ -487,8 +487,13 @@ async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
 
         # The fire, started from the panel.
         home = await viewer.js("window.hallTwin.cameraTarget()")
+        # The panel follows the demo every few seconds and keeps its buttons: a click during a redraw lands (the
+        # button used to be replaced at every poll, and a click in CI was swallowed).
+        await viewer.js("window.fireButton = document.querySelector('[data-scenario=fire]')")
+        await viewer.js("window.hallTwin.scenarios.refresh()")
         await viewer.page.click("[data-scenario=fire]")
         await viewer.until("document.querySelector('[data-scenario=fire]').getAttribute('aria-pressed') === 'true'")
+        assert await viewer.js("window.fireButton === document.querySelector('[data-scenario=fire]')")
         zone = demo.hall.active["fire"].target
         points = {p.id: p for d in demo.site.devices for p in d.points}
         burning = sorted(
