@@ -169,7 +169,13 @@ async def test_todays_round_is_recorded_and_a_fault_opens_a_repair_order(served:
     await run.locator('li[data-item="1"][data-result="ok"]').wait_for(timeout=STEP_TIMEOUT_MS)
     await run.locator('li[data-item="2"] button[data-result="fail"]').click()
     await page.get_by_test_id("round-note").fill("感应线破损")
-    await page.get_by_test_id("round-note").press("Enter")
+    # A work order changing anywhere redraws the rounds (here the page's own refresh, as a stream frame would):
+    # the note being typed keeps its text and its focus (in a loaded test run it was lost, and Enter saved nothing).
+    await page.evaluate("window.hallMaintenance.refresh('stream')")
+    note = page.get_by_test_id("round-note")
+    assert await note.input_value() == "感应线破损"
+    assert await note.evaluate("(input) => document.activeElement === input")
+    await note.press("Enter")
     await page.locator('[data-testid=round-message]', has_text="#").wait_for(timeout=STEP_TIMEOUT_MS)
     response = await served.client.get(f"/api/rounds/{run_id}")
     items = {item["n"]: item for item in response.json()["items"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from store.engine import TurnTakingEngine, create_engine
@@ -52,6 +53,36 @@ async def test_a_transaction_begun_inside_one_of_the_same_task_does_not_wait_for
                     await inner.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
             async with engine.begin() as after:  # and the turn was handed back
                 assert (await after.execute(sa.text("SELECT count(*) FROM t"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_circular_wait_goes_ahead_after_the_turn_wait_and_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transaction that waits inside its turn for another task which waits for the turn would wait for ever:
+    the second goes ahead after ``turn_wait_s``, as it would have without turns, and says so."""
+    engine = create_engine(async_url(f"sqlite:///{tmp_path / 'circle.sqlite'}"))
+    assert isinstance(engine, TurnTakingEngine)
+    engine.turn_wait_s = 0.5
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        second_done = asyncio.Event()
+
+        async def second() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(sa.text("SELECT count(*) FROM t"))
+            second_done.set()
+
+        async with asyncio.timeout(10), engine.begin() as conn:  # the first task's turn
+            await conn.execute(sa.text("SELECT count(*) FROM t"))
+            waiting = asyncio.create_task(second(), name="second-writer")
+            await second_done.wait()  # e.g. a lock that the second task holds while it waits for the turn
+            await waiting
+        assert any("waited 0.5 s for a transaction's turn" in r.getMessage() for r in caplog.records), caplog.text
+        async with engine.begin() as conn:  # the turn is free again
+            await conn.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
     finally:
         await engine.dispose()
 

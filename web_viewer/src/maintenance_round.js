@@ -13,7 +13,7 @@ export class RoundPanel {
     this.onChanged = onChanged;
     this.runs = [];
     this.error = null;
-    this.noting = null; // {run, n, result}: an item waiting for its note
+    this.noting = null; // {run, n, result, form}: an item waiting for its note, and the form it is typed in
     this.message = null;
   }
 
@@ -44,6 +44,11 @@ export class RoundPanel {
   }
 
   render() {
+    // The page redraws the rounds whenever a work order changes anywhere in the hall: the note being typed is the
+    // same form element in the new drawing, keeping its text, and gets back the focus and caret it had (taken
+    // first: moving the form into the new drawing already takes its focus away).
+    const typing = this.noting?.form?.contains(document.activeElement) ? document.activeElement : null;
+    const caret = typing ? [typing.selectionStart, typing.selectionEnd] : null;
     const t = (key) => this.i18n.t(key);
     const locale = this.i18n.lang === 'zh' ? 'zh-CN' : 'en-GB';
     const time = (s) => new Date(s * 1000).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
@@ -60,6 +65,28 @@ export class RoundPanel {
     this.container.replaceChildren(
       ...(this.message ? [el('p', { class: `message ${this.message.kind}`, role: 'status', 'data-testid': 'round-message' }, this.message.text)] : []),
       ...runs);
+    if (typing?.isConnected) {
+      typing.focus();
+      typing.setSelectionRange(...caret);
+    }
+  }
+
+  // The note form of the item waiting for its note, made once for that item and result.
+  noteForm(run, item) {
+    const t = (key) => this.i18n.t(key);
+    const noting = this.noting;
+    if (noting.form) {
+      noting.form.querySelector('input').placeholder = t(`maint.note_for_${noting.result}`); // the language may have changed
+      return noting.form;
+    }
+    const note = el('input', { required: '', maxlength: '2000', placeholder: t(`maint.note_for_${noting.result}`), 'data-testid': 'round-note' });
+    const form = el('form', { class: 'comment-form' }, note, el('button', { type: 'submit', class: 'primary' }, t('maint.save')));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (note.value.trim()) this.record(run, item.n, noting.result, note.value.trim());
+    });
+    noting.form = form;
+    return form;
   }
 
   item(run, item) {
@@ -72,7 +99,10 @@ export class RoundPanel {
       b.disabled = !open;
       b.addEventListener('click', () => {
         if (result === 'ok') this.record(run, item.n, 'ok');
-        else { this.noting = { run: run.id, n: item.n, result }; this.render(); }
+        else if (this.noting?.run !== run.id || this.noting.n !== item.n || this.noting.result !== result) {
+          this.noting = { run: run.id, n: item.n, result, form: null };
+          this.render();
+        }
       });
       return b;
     });
@@ -80,15 +110,7 @@ export class RoundPanel {
       el('div', { class: 'results' }, ...buttons)];
     if (item.result && item.result !== 'ok' && item.note) parts.push(el('p', { class: 'muted' }, item.note));
     if (item.work_order) parts.push(el('p', { class: 'muted' }, `${t('maint.round_order')} #${item.work_order}`));
-    if (this.noting?.run === run.id && this.noting.n === item.n) {
-      const note = el('input', { required: '', maxlength: '2000', placeholder: t(`maint.note_for_${this.noting.result}`), 'data-testid': 'round-note' });
-      const form = el('form', { class: 'comment-form' }, note, el('button', { type: 'submit', class: 'primary' }, t('maint.save')));
-      form.addEventListener('submit', (event) => {
-        event.preventDefault();
-        if (note.value.trim()) this.record(run, item.n, this.noting.result, note.value.trim());
-      });
-      parts.push(form);
-    }
+    if (this.noting?.run === run.id && this.noting.n === item.n) parts.push(this.noteForm(run, item));
     return el('li', { 'data-item': String(item.n), 'data-result': item.result ?? '' }, ...parts);
   }
 }
