@@ -10,6 +10,7 @@ camera, selects its alarm when clicked, and is acknowledged with who and when. S
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ STEP_TIMEOUT_MS = 20_000
 ALARM_TIMEOUT_MS = 45_000
 SERVER_DEADLINE_S = 15.0
 FIRE_ZONE = "1f-wait"
+DESK_ZH = json.loads((Path(__file__).parents[2] / "web_viewer/i18n/desk.zh.json").read_text(encoding="utf-8"))
 PAGED_BUTTON = "security-ctl.ebtn_2"  # not the emergency_button scenario's default: its alarm is the page test's own
 DESK_READY = (
     "window.hallSecurity && window.hallSecurity.state === 'ready' && window.hallSecurity.scene.state !== 'loading'"
@@ -157,6 +159,21 @@ async def test_fire_zone_alarm_tinted_and_acknowledged_in_the_page(desk: Desk) -
         fire_zone,
     )
     assert rebuilt == [], f"rows rebuilt although their alarm's state did not change: {rebuilt}"
+
+    # A note being typed survives the panel's redraws (a transition of the alarm, its plan and history loading):
+    # the same field, with its text and the focus.
+    comment = page.get_by_test_id("comment-text")
+    await comment.fill("消防中控已确认")
+    await desk.js("window.hallSecurity.detail.render()")
+    assert await comment.input_value() == "消防中控已确认"
+    assert await comment.evaluate("(input) => document.activeElement === input")
+    await comment.press("Enter")
+    assert await comment.input_value() == ""  # sent: the field is empty for the next note
+    await page.get_by_test_id("action-message").filter(has_text=DESK_ZH["desk.commented_ok"]).wait_for(timeout=STEP_TIMEOUT_MS)
+    events = (await desk.demo.client.get(f"/api/alarms/{fire_zone}")).json()["events"]
+    assert [(e["kind"], e["by"], e["reason"]) for e in events if e["kind"] == "comment"] == [
+        ("comment", "security", "消防中控已确认")
+    ]
 
     # The fire plan's first step, ticked in the page, is recorded with who did it.
     await page.locator('[data-testid=plan-step][data-step="1"]').check()

@@ -3,6 +3,7 @@
 // repair order on the server) or not checkable; the last two need a note.
 import { getJson, postJson } from './api.js';
 import { el } from './dom.js';
+import { keepFocus } from './kept_forms.js';
 
 export class RoundPanel {
   constructor(container, i18n, { devices, zoneName, onChanged }) {
@@ -45,10 +46,8 @@ export class RoundPanel {
 
   render() {
     // The page redraws the rounds whenever a work order changes anywhere in the hall: the note being typed is the
-    // same form element in the new drawing, keeping its text, and gets back the focus and caret it had (taken
-    // first: moving the form into the new drawing already takes its focus away).
-    const typing = this.noting?.form?.contains(document.activeElement) ? document.activeElement : null;
-    const caret = typing ? [typing.selectionStart, typing.selectionEnd] : null;
+    // same form element in the new drawing (noteForm), keeping its text, focus and caret.
+    const restoreFocus = keepFocus();
     const t = (key) => this.i18n.t(key);
     const locale = this.i18n.lang === 'zh' ? 'zh-CN' : 'en-GB';
     const time = (s) => new Date(s * 1000).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
@@ -65,10 +64,7 @@ export class RoundPanel {
     this.container.replaceChildren(
       ...(this.message ? [el('p', { class: `message ${this.message.kind}`, role: 'status', 'data-testid': 'round-message' }, this.message.text)] : []),
       ...runs);
-    if (typing?.isConnected) {
-      typing.focus();
-      typing.setSelectionRange(...caret);
-    }
+    restoreFocus();
   }
 
   // The note form of the item waiting for its note, made once for that item and result.

@@ -8,6 +8,7 @@ import {
 } from './alarm_state.js';
 import { el } from './dom.js';
 import { durationText } from './format.js';
+import { KeptForms, keepFocus } from './kept_forms.js';
 
 const SHELVE_MINUTES = [15, 30, 60, 120, 240, 480];
 
@@ -27,6 +28,7 @@ export class AlarmDetail {
     this.linkage = null;
     this.message = null; // {kind: ok|error, text}
     this.shelving = false;
+    this.kept = new KeptForms(); // the comment and shelve forms of the alarm shown, kept across redraws
     this.loads = 0;
     this.render();
   }
@@ -34,7 +36,7 @@ export class AlarmDetail {
   async show(alarm) {
     const other = this.alarm?.id !== alarm?.id;
     this.alarm = alarm;
-    if (other) { this.message = null; this.shelving = false; this.plan = null; this.events = []; this.linkage = null; }
+    if (other) { this.message = null; this.shelving = false; this.plan = null; this.events = []; this.linkage = null; this.kept.clear(); }
     this.render();
     if (alarm) await this.load();
   }
@@ -68,6 +70,7 @@ export class AlarmDetail {
       const alarm = await postJson(`/api/alarms/${this.alarm.id}/${path}`, body);
       this.message = { kind: 'ok', text: this.i18n.t(okKey) };
       this.shelving = false;
+      this.kept.drop(`shelve:${this.alarm.id}:${this.i18n.lang}`); // shelving again starts from a fresh form
       this.alarm = alarm;
       this.onAlarm(alarm);
       await this.load();
@@ -79,6 +82,7 @@ export class AlarmDetail {
   }
 
   render() {
+    const restoreFocus = keepFocus(); // the comment or shelve reason being typed stays as it is (KeptForms)
     const t = (key) => this.i18n.t(key);
     const alarm = this.alarm;
     if (!alarm) {
@@ -116,6 +120,7 @@ export class AlarmDetail {
       this.linkageSection(),
       this.history(),
     );
+    restoreFocus();
   }
 
   actions() {
@@ -167,6 +172,10 @@ export class AlarmDetail {
   }
 
   shelveForm() {
+    return this.kept.get(`shelve:${this.alarm.id}:${this.i18n.lang}`, () => this.newShelveForm());
+  }
+
+  newShelveForm() {
     const t = (key) => this.i18n.t(key);
     const minutes = el('select', { name: 'minutes', 'data-testid': 'shelve-minutes' },
       ...SHELVE_MINUTES.map((m) => el('option', { value: String(m) }, durationText(m * 60, this.i18n.lang))));
@@ -187,14 +196,20 @@ export class AlarmDetail {
   }
 
   commentForm() {
+    return this.kept.get(`comment:${this.alarm.id}:${this.i18n.lang}`, () => this.newCommentForm());
+  }
+
+  newCommentForm() {
     const t = (key) => this.i18n.t(key);
     const text = el('input', { name: 'text', maxlength: '2000', 'data-testid': 'comment-text', placeholder: t('desk.comment_placeholder') });
     const form = el('form', { class: 'comment-form' }, text,
       el('button', { type: 'submit', 'data-testid': 'comment-submit' }, t('desk.comment')));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      if (!text.value.trim()) return;
-      this.act('comment', { text: text.value.trim() }, 'desk.commented_ok').catch(() => {});
+      const note = text.value.trim();
+      if (!note) return;
+      text.value = ''; // at once, ready for the next note; a refused one is put back
+      this.act('comment', { text: note }, 'desk.commented_ok').catch(() => { if (!text.value) text.value = note; });
     });
     return form;
   }
