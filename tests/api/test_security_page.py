@@ -169,7 +169,8 @@ async def test_fire_zone_alarm_tinted_and_acknowledged_in_the_page(desk: Desk) -
     assert await comment.evaluate("(input) => document.activeElement === input")
     await comment.press("Enter")
     assert await comment.input_value() == ""  # sent: the field is empty for the next note
-    await page.get_by_test_id("action-message").filter(has_text=DESK_ZH["desk.commented_ok"]).wait_for(timeout=STEP_TIMEOUT_MS)
+    saved = page.get_by_test_id("action-message").filter(has_text=DESK_ZH["desk.commented_ok"])
+    await saved.wait_for(timeout=STEP_TIMEOUT_MS)
     events = (await desk.demo.client.get(f"/api/alarms/{fire_zone}")).json()["events"]
     assert [(e["kind"], e["by"], e["reason"]) for e in events if e["kind"] == "comment"] == [
         ("comment", "security", "消防中控已确认")
