@@ -4,7 +4,7 @@
 // change, not on every live update.
 import { STATE_STYLES, PRIORITY_COLOURS, byPriorityThenTime, placeOf, shownState, timeText } from './alarm_state.js';
 import { AlarmZones } from './alarm_tint.js';
-import { el } from './dom.js';
+import { el, showInOrder } from './dom.js';
 
 const PULSE_EVERY_MS = 300;
 
@@ -81,8 +81,7 @@ export class AlarmList {
     });
     const listed = new Set(this.alarms.map((alarm) => alarm.id));
     for (const id of this.rows.keys()) if (!listed.has(id)) this.rows.delete(id);
-    const shown = [...this.items.children];
-    if (rows.length !== shown.length || rows.some((row, i) => row !== shown[i])) this.items.replaceChildren(...rows);
+    showInOrder(this.items, rows);
     this.count.textContent = String(entries.length);
     this.count.dataset.count = String(entries.length);
     this.empty.hidden = entries.length > 0;

@@ -7,3 +7,11 @@ export function el(tag, attributes = {}, ...children) {
   for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   return node;
 }
+
+// Show ``nodes`` as the children of ``container``, in this order, touching the DOM only when that changes: a list
+// redrawn at every live change keeps its elements (and a click in progress on one of them) when nothing moved.
+export function showInOrder(container, nodes) {
+  const shown = container.children;
+  if (nodes.length === shown.length && nodes.every((node, i) => node === shown[i])) return;
+  container.replaceChildren(...nodes);
+}

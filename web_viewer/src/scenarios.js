@@ -1,5 +1,6 @@
 // The demo's scenario panel: start and clear the simulated incidents of `halltwin demo` (/api/demo/scenarios).
 // It exists only where that API answers: a production server has no such routes, and the panel stays hidden.
+import { showInOrder } from './dom.js';
 import { el } from './panel.js';
 
 const POLL_MS = 3000; // the demo's own tour starts and clears scenarios as well: follow it
@@ -97,10 +98,7 @@ export class ScenarioPanel {
       button.disabled = this.busy.has(name);
       return button;
     });
-    const shown = [...this.buttons.children];
-    if (buttons.length !== shown.length || buttons.some((button, i) => button !== shown[i])) {
-      this.buttons.replaceChildren(...buttons);
-    }
+    showInOrder(this.buttons, buttons);
     this.message.hidden = !this.error;
     this.message.textContent = this.error ? `${t(this.error.key)}: ${this.error.detail}` : '';
   }

@@ -5,7 +5,7 @@ import { postJson } from './api.js';
 import {
   PRIORITY_COLOURS, STATE_STYLES, byPriorityThenTime, isShelved, needsAck, shownState, timeText,
 } from './alarm_state.js';
-import { el } from './dom.js';
+import { el, showInOrder } from './dom.js';
 
 export class DeskAlarmList {
   // section: the list's <section>; feed: AlarmFeed; zoneName(id): a zone's name; onSelect(alarm)
@@ -90,8 +90,7 @@ export class DeskAlarmList {
       return row;
     });
     for (const id of [...this.rows.keys()]) if (!ids.has(id)) this.rows.delete(id);
-    const shown = [...this.list.children];
-    if (rows.length !== shown.length || rows.some((row, i) => row !== shown[i])) this.list.replaceChildren(...rows);
+    showInOrder(this.list, rows);
   }
 
   // Everything row() shows of an alarm, so that an unchanged alarm keeps its row.
