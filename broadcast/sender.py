@@ -70,6 +70,8 @@ class RtpSender:
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         self.late = 0
+        self.reports_received = 0  # RTCP receiver report blocks read
+        self.reports_unmatched = 0  # ... of which named no stream of ours (an ended or foreign SSRC)
 
     @property
     def rtp_socket(self) -> socket.socket | None:
@@ -229,7 +231,10 @@ class RtpSender:
             log.debug("RTCP from %s:%d ignored: %s", source[0], source[1], exc)
             return
         for report in reports:
+            self.reports_received += 1
             stream = self.by_ssrc.get(report.ssrc)
+            if stream is None:
+                self.reports_unmatched += 1
             if stream is not None and self.on_report is not None:
                 self.on_report(stream, report.cname, source, report.highest_sequence)
 

@@ -39,6 +39,8 @@ class Reception:
     packets: int = 0
     highest_sequence: int = 0
     payload: bytearray = field(default_factory=bytearray)
+    source: tuple[str, int] | None = None  # where its packets came from (RTCP goes to its port + 1)
+    reports: int = 0  # RTCP receiver reports sent for it
 
 
 class SpeakerSimulator:
@@ -130,7 +132,7 @@ class SpeakerSimulator:
         now = time.time()
         current = self.receptions[-1] if self.receptions else None
         if current is None or current.ssrc != packet.ssrc:
-            current = Reception(packet.ssrc, packet.payload_type, now, now)
+            current = Reception(packet.ssrc, packet.payload_type, now, now, source=source)
             self.receptions.append(current)
         current.last_at = now
         current.packets += 1
@@ -146,6 +148,7 @@ class SpeakerSimulator:
             if self._rtcp_out is not None:
                 try:
                     self._rtcp_out.sendto(report, (source[0], source[1] + 1))
+                    current.reports += 1
                 except OSError as exc:
                     log.debug("speaker %s RTCP: %s", self.speaker, exc)
 

@@ -76,11 +76,7 @@ async def test_panel_pages_and_stops_with_live_states(tmp_path: Path, browser: A
                     timeout=3 * STEP_MS,
                 )
             except Exception as missed:
-                assert runtime.broadcast is not None
-                server = [z for z in runtime.broadcast.service.zone_states() if z["zone"] == "pa-a"]
-                heard = {name: sim.receptions[-1].packets if sim.receptions else 0 for name, sim in sims.items()}
-                shown = await zone_a.inner_text()
-                raise AssertionError(f"spk-1 unconfirmed: page {shown!r}; server {server}; packets {heard}") from missed
+                raise AssertionError(await _unconfirmed(runtime, sims, zone_a)) from missed
             assert "人工广播" in await zone_a.inner_text() and "facility" in await zone_a.inner_text()
             assert sims["spk-1"].playing() and not sims["spk-2"].playing()
             await _shot(page, tmp_path, "broadcast-panel-zh-560.png")
@@ -105,6 +101,25 @@ async def test_panel_pages_and_stops_with_live_states(tmp_path: Path, browser: A
     finally:
         for sim in sims.values():
             await sim.stop()
+
+
+async def _unconfirmed(runtime: HallRuntime, sims: dict[str, SpeakerSimulator], zone: Any) -> str:
+    """What the page, the server and the speakers had when a confirmation did not show: which one was late."""
+    assert runtime.broadcast is not None
+    service = runtime.broadcast.service
+    server = [z for z in service.zone_states() if z["zone"] == "pa-a"]
+    streams = {zone: (s.ssrc, s.packets, s.ended) for zone, s in service.sender.streams.items()}
+    sender = (service.sender.port, service.sender.reports_received, service.sender.reports_unmatched)
+    confirmed = {b.id: dict(b.confirmed) for b in service.active.values()}
+    heard = {
+        name: [(r.ssrc, r.source, r.packets, r.reports, round(r.first_at, 2)) for r in sim.receptions]
+        for name, sim in sims.items()
+    }
+    return (
+        f"spk-1 unconfirmed: page {await zone.inner_text()!r}; server {server}; active {confirmed}; "
+        f"streams {streams}; sender (port, reports, unmatched) {sender}; speakers (ssrc, source, packets, "
+        f"reports, first) {heard}"
+    )
 
 
 async def _shot(page: Any, folder: Path, name: str) -> None:
