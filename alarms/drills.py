@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from alarms.plans import PlanService
 from store.alarms import AlarmFilter, AlarmRepository
-from store.audit import AuditLog
+from store.audit import Actor, AuditLog
 from store.linkage_log import LinkageLog
 from store.plans import Drill, DrillRepository
 from store.text import storable
@@ -39,17 +39,6 @@ class ScenarioRunner(Protocol):
     def start_scenario(self, name: str, target: str | None = None) -> Any: ...
 
     def clear_scenario(self, name: str) -> None: ...
-
-
-class Actor(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> str | None: ...
-
-    @property
-    def client(self) -> str | None: ...
 
 
 @dataclass

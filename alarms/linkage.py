@@ -28,9 +28,8 @@ from typing import Any, Protocol
 from alarms.linkage_bus import EvacuationEnded, EvacuationRequested, LinkageBus
 from alarms.pager import Pager
 from alarms.workorders import WorkOrderService
-from api.command_router import SYSTEM
 from api.doors import DoorService
-from store.audit import AuditLog
+from store.audit import SYSTEM, AuditLog
 from store.linkage_log import LinkageLog
 from store.workorders import NewWorkOrder
 from twin.backoff import RetryDelay

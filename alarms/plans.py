@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from store.audit import AuditLog
+from store.audit import Actor, AuditLog
 from store.plans import PlanStepRepository, StepAlreadyDone, StepRecord
 from store.text import storable
 from twin.site.model import EmergencyPlan, SiteConfig
@@ -25,17 +25,6 @@ class PlanError(ValueError):
 
 class AlarmLookup(Protocol):
     async def get(self, alarm_id: int) -> Any: ...
-
-
-class Actor(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> str | None: ...
-
-    @property
-    def client(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

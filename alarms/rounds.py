@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from alarms.workorders import WorkOrderForbidden, WorkOrderService
-from api.command_router import SYSTEM
-from store.audit import AuditLog
+from store.audit import SYSTEM, Actor, AuditLog
 from store.rounds import RoundError, RoundRepository, RoundRun
 from store.text import storable
 from store.workorders import NewWorkOrder, WorkOrder, WorkOrderError
@@ -35,17 +34,6 @@ log = logging.getLogger(__name__)
 TICK_S = 30.0
 BACKFILL_DAYS = 31  # after a longer outage the older runs are not recorded (logged): a month of misses says enough
 ROUND_ROLES = frozenset({"admin", "facility", "maintenance"})
-
-
-class Actor(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> str | None: ...
-
-    @property
-    def client(self) -> str | None: ...
 
 
 def direction_for(template: InspectionRound, day: date) -> str:

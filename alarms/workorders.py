@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from alarms.pager import Pager
-from store.audit import AuditLog
+from store.audit import Actor, AuditLog
 from store.text import storable
 from store.workorders import (
     ACTIVE,
@@ -41,19 +41,6 @@ DISPATCHERS = frozenset({"admin", "facility"})  # assign, close and reopen any o
 WORKERS = frozenset({"admin", "facility", "maintenance"})  # acknowledge, start, resolve, add photos
 DISPATCH_ACTIONS = frozenset({"assign", "close", "reopen"})
 PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
-
-
-class Actor(Protocol):
-    """Who acts (api.auth.Principal and api.command_router.SystemCaller have these)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> str | None: ...
-
-    @property
-    def client(self) -> str | None: ...
 
 
 class WorkOrderForbidden(WorkOrderError):

@@ -129,24 +129,28 @@ async def authenticate(store: Store, scope: Scope) -> tuple[Principal | None, Au
     return None, _problem(lookup)
 
 
+ROLE_CHANGED = "role_changed"  # the AuthProblem code of a session whose user was given another role
 SESSION_RECHECK_S = 60.0  # a session ended by another process (the CLI, another node) is noticed this soon
 
 
 async def until_session_ends(
-    store: Store, scope: Scope, clock: Clock, recheck_s: float = SESSION_RECHECK_S
+    store: Store, scope: Scope, clock: Clock, role: Role | None = None, recheck_s: float = SESSION_RECHECK_S
 ) -> AuthProblem:
-    """Wait (on the runtime's clock) until the session of ``scope`` expires, is ended or its user disabled; returns
-    why. A WebSocket outlives the request that opened it, so its session is watched for as long as it is open: at
-    once when this process ends it or changes its account, else every ``recheck_s``."""
+    """Wait (on the runtime's clock) until the session of ``scope`` expires, is ended, its user disabled or given
+    another role than ``role`` (None: the session's role now); returns why. A WebSocket outlives the request that
+    opened it, so its session is watched for as long as it is open: at once when this process ends it or changes
+    its account, else every ``recheck_s``."""
     token = token_of(scope)
     if token is None:
         return NOT_LOGGED_IN
     sessions = store.sessions
     lookup = await sessions.lookup(token)
-    while lookup.session is not None:
+    if role is None and lookup.session is not None:
+        role = lookup.session.role
+    while lookup.session is not None and lookup.session.role == role:
         ended = sessions.watch(token, lookup.session.user)
         lookup = await sessions.lookup(token)  # (cached) a change made before the watch began is not missed
-        if lookup.session is None:
+        if lookup.session is None or lookup.session.role != role:
             break
         wait_s = max(0.0, min(recheck_s, lookup.session.expires_at - clock.time()))
         sleeping = asyncio.ensure_future(clock.sleep(wait_s))
@@ -156,6 +160,9 @@ async def until_session_ends(
         finally:
             await cancel_and_wait(sleeping, woken)
         lookup = await sessions.lookup(token)
+    if lookup.session is not None:
+        # What a stream carries depends on the role: the page reloads to show the new role's view (or its refusal).
+        return AuthProblem(ROLE_CHANGED, f"the account's role changed to {lookup.session.role.value}: reload the page")
     return _problem(lookup)
 
 

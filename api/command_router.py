@@ -26,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from api.command_values import InvalidValue, check_value, commandable, read_back_matches
 from iot_gateway.driver import DeviceUnavailable, WriteRejected
 from iot_gateway.gateway import Gateway, UnknownPoint
-from store.audit import AuditEntry, AuditLog
+from store.audit import Actor, AuditEntry, AuditLog
 from twin import i18n
 from twin.clock import Clock
 from twin.points import Quality, Reading, Value
@@ -64,30 +64,6 @@ CODES: dict[str, tuple[Status, int]] = {
     "read_back_timeout": ("failed", 504),
 }
 
-
-class Caller(Protocol):
-    """Who gives a command (api.auth.Principal has these)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> str | None: ...
-
-    @property
-    def client(self) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SystemCaller:
-    """The runtime itself acting (no person, no role check): an unlock running out, a linkage revert."""
-
-    name: str = "system"
-    role: str | None = None
-    client: str | None = None
-
-
-SYSTEM = SystemCaller()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +151,7 @@ class CommandRouter:
     # --- the Python API --------------------------------------------------------------------------------------
 
     async def write(
-        self, caller: Caller, point_id: str, value: Value, reason: str, idempotency_key: str | None = None
+        self, caller: Actor, point_id: str, value: Value, reason: str, idempotency_key: str | None = None
     ) -> CommandResult:
         """Write ``value`` to a point; done when the device reads it back."""
         point = self.point(point_id)
@@ -183,7 +159,7 @@ class CommandRouter:
         return await self.command(caller, command, idempotency_key)
 
     async def release(
-        self, caller: Caller, point_id: str, reason: str, idempotency_key: str | None = None
+        self, caller: Actor, point_id: str, reason: str, idempotency_key: str | None = None
     ) -> CommandResult:
         """Relinquish our BACnet command on a point (write null at its priority); done when the slot is free."""
         point = self.point(point_id)
@@ -200,7 +176,7 @@ class CommandRouter:
         roles = point.write_roles or device.write_roles or self.site.commands.write_roles
         return frozenset(roles)
 
-    async def command(self, caller: Caller, command: Command, idempotency_key: str | None = None) -> CommandResult:
+    async def command(self, caller: Actor, command: Command, idempotency_key: str | None = None) -> CommandResult:
         """Run one command once per (caller, idempotency key); every attempt audited."""
         if idempotency_key is None:
             return await self._run(caller, command, None)
@@ -230,7 +206,7 @@ class CommandRouter:
         finally:
             del self._in_flight[slot]
 
-    async def _replay(self, caller: Caller, first: CommandResult, command: Command, key: str) -> CommandResult:
+    async def _replay(self, caller: Actor, first: CommandResult, command: Command, key: str) -> CommandResult:
         """The first result again; a different command under the same key is refused (and that is audited)."""
         if first.action == command.action and first.target == command.target and _same_request(first, command):
             return replace(first, replayed=True)
@@ -248,7 +224,7 @@ class CommandRouter:
 
     # --- one command -----------------------------------------------------------------------------------------
 
-    async def _run(self, caller: Caller, command: Command, key: str | None) -> CommandResult:
+    async def _run(self, caller: Actor, command: Command, key: str | None) -> CommandResult:
         value: Value = command.value
         try:
             value = self._check(caller, command)
@@ -267,7 +243,7 @@ class CommandRouter:
             )
         return await self._audited(caller, command, result, key)
 
-    async def _audited(self, caller: Caller, command: Command, result: CommandResult, key: str | None) -> CommandResult:
+    async def _audited(self, caller: Actor, command: Command, result: CommandResult, key: str | None) -> CommandResult:
         try:
             entry = await self.audit.append(
                 action=command.action,
@@ -290,7 +266,7 @@ class CommandRouter:
                 result.code, result.message)  # fmt: skip
         return replace(result, audit_id=entry.id)
 
-    def _check(self, caller: Caller, command: Command) -> Value:
+    def _check(self, caller: Actor, command: Command) -> Value:
         """The refusals, in order; returns the value in the point's own form."""
         point = command.point
         if point is None:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
-from api.command_router import SYSTEM, Caller, Command, CommandResult, CommandRouter
-from store.audit import AuditLog
+from api.command_router import Command, CommandResult, CommandRouter
+from store.audit import SYSTEM, Actor, AuditLog
 from twin.backoff import RetryDelay
 from twin.bus import PointBus
 from twin.clock import Clock
@@ -97,7 +97,7 @@ class DoorService:
     # --- commands ------------------------------------------------------------------------------------------
 
     async def unlock(
-        self, caller: Caller, door_id: str, reason: str, duration_s: float, idempotency_key: str | None = None
+        self, caller: Actor, door_id: str, reason: str, duration_s: float, idempotency_key: str | None = None
     ) -> CommandResult:
         """Unlock for ``duration_s`` (1 s to commands.max_unlock_s); re-locked by the system when it runs out."""
         door = self.doors.get(door_id)
@@ -120,7 +120,7 @@ class DoorService:
         return result
 
     async def lock(
-        self, caller: Caller, door_id: str, reason: str, idempotency_key: str | None = None
+        self, caller: Actor, door_id: str, reason: str, idempotency_key: str | None = None
     ) -> CommandResult:
         door = self.doors.get(door_id)
         command = self._command(door_id, door, "door.lock", reason)
@@ -132,7 +132,7 @@ class DoorService:
             self._cancel_relock(door_id)
         return result
 
-    async def release(self, caller: Caller, door_id: str, reason: str) -> CommandResult:
+    async def release(self, caller: Actor, door_id: str, reason: str) -> CommandResult:
         """Unlock with no deadline (fire linkage, GB 50116 4.10.3): a pending re-lock is dropped and none is
         scheduled, also after a restart (``recover`` finds the release as the door's newest command)."""
         door = self.doors.get(door_id)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from monitoring.queues.alarm_watch import AlarmWatch
 from monitoring.queues.service import QueueService, wait_findings
+from store.audit import PlainActor
 from twin.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -20,13 +20,8 @@ REVIEW_S = 5.0
 LIVE_S = 2.0  # real seconds between /ws "queues" frames (sent only when a figure changed)
 
 
-@dataclass(frozen=True, slots=True)
-class QueueSystemCaller:
-    """The queue system calling a ticket (the broadcast records who asked for each announcement)."""
-
-    name: str = "queue-system"
-    role: str | None = None
-    client: str | None = None
+# The queue system calling a ticket (the broadcast records who asked for each announcement).
+QUEUE_SYSTEM = PlainActor("queue-system")
 
 
 class QueueNode:
@@ -104,7 +99,7 @@ class QueueNode:
 
         async def call() -> None:
             try:
-                await call_ticket(node.service, QueueSystemCaller(), ticket, window, zone)
+                await call_ticket(node.service, QUEUE_SYSTEM, ticket, window, zone)
             except BroadcastRefused as exc:
                 log.info("queue call %s -> window %s not spoken: %s", ticket, window, exc)
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from api.auth import Principal, until_session_ends
+from api.auth import ROLE_CHANGED, Principal, until_session_ends
 from api.live_fanout import Frame, LiveFanout, LiveFeed
 from api.ws_protocol import write_shared_of
 
@@ -22,6 +22,7 @@ router = APIRouter()
 GOING_AWAY = 1001  # RFC 6455: the server is shutting down
 POLICY_VIOLATION = 1008
 SESSION_CLOSED = 4401  # as the access guard refuses a connection without a valid session
+ROLE_CHANGED_CLOSE = 4205  # 4000 + HTTP 205 Reset Content: the session lives on, the page reloads for its new role
 SEND_TIMEOUT_S = 10.0  # a client that accepts nothing for this long is cut off
 
 
@@ -64,12 +65,14 @@ async def live_stream(websocket: WebSocket, points: str | None = None) -> None:
         await websocket.close(GOING_AWAY, "server shutting down")
         return
     principal = getattr(websocket.state, "principal", None)  # set by the access guard (api/auth_guard.py)
-    feed = fanout.open(wanted, role=principal.role if isinstance(principal, Principal) else None)
+    role = principal.role if isinstance(principal, Principal) else None
+    feed = fanout.open(wanted, role=role)
     sender = asyncio.create_task(_send(websocket, feed), name=f"{feed.name}:send")
     receiver = asyncio.create_task(_receive(websocket), name=f"{feed.name}:receive")
-    # The session is watched while the stream is open: expiry, logout or a disabled account close it (4401).
+    # The session is watched while the stream is open: expiry, logout or a disabled account close it (4401), a
+    # change of the user's role too (4205), since what the stream carries depends on the role.
     watcher = asyncio.create_task(
-        until_session_ends(runtime.store, websocket.scope, runtime.clock), name=f"{feed.name}:session"
+        until_session_ends(runtime.store, websocket.scope, runtime.clock, role), name=f"{feed.name}:session"
     )
     try:
         await asyncio.wait({sender, receiver, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -81,7 +84,9 @@ async def live_stream(websocket: WebSocket, points: str | None = None) -> None:
     if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
         if websocket.application_state is WebSocketState.CONNECTED:
             try:
-                await websocket.close(SESSION_CLOSED, watcher.result().detail.encode()[:120].decode("utf-8", "ignore"))
+                problem = watcher.result()
+                code = ROLE_CHANGED_CLOSE if problem.code == ROLE_CHANGED else SESSION_CLOSED
+                await websocket.close(code, problem.detail.encode()[:120].decode("utf-8", "ignore"))
             except (RuntimeError, OSError):
                 pass
         return

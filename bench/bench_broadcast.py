@@ -139,8 +139,8 @@ async def _until(predicate: Any) -> None:
 
 async def _latency() -> dict[str, Any]:
     from api.runtime import HallRuntime
-    from broadcast.model import SYSTEM
     from iot_gateway.simulators.bacnet_sim import BacnetDeviceSimulator
+    from store.audit import SYSTEM
     from twin.ports import free_port
     from twin.site.loader import load_site
 

@@ -17,13 +17,14 @@ from pathlib import Path
 from bacpypes3.pdu import Address
 from pymodbus.client import AsyncModbusTcpClient
 
-from api.command_router import CommandRouter, SystemCaller
+from api.command_router import CommandRouter
 from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder
 from iot_gateway.drivers.bacnet_values import object_identifier
 from iot_gateway.gateway import Gateway
 from iot_gateway.simulators.bacnet_sim import BacnetDeviceSimulator
 from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
 from store import Store
+from store.audit import PlainActor
 from twin.bus import PointBus
 from twin.clock import SystemClock
 from twin.points import Quality
@@ -32,7 +33,7 @@ from twin.site.model import BacnetAddress, SiteConfig
 
 ROUNDS = 200
 GUID = "4" * 22
-CALLER = SystemCaller("bench", "facility", "127.0.0.1")
+CALLER = PlainActor("bench", "facility", "127.0.0.1")
 
 
 def _site(modbus_port: int, bacnet_port: int) -> SiteConfig:

@@ -14,9 +14,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from broadcast.model import SYSTEM, BroadcastRefused
+from broadcast.model import BroadcastRefused
 from broadcast.service import BroadcastService
 from broadcast.supervision import AlarmSink, FireSupervisor
+from store.audit import SYSTEM
 from twin.bus import PointBus, Subscription
 from twin.points import PointUpdate, Quality
 from twin.site.model import DeviceKind, SiteConfig

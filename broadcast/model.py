@@ -31,17 +31,6 @@ class BroadcastRefused(Exception):
         return self.STATUS.get(self.code, 400)
 
 
-@dataclass(frozen=True, slots=True)
-class SystemCaller:
-    """The node itself (fire linkage, queue calls, background music): no person, no role check."""
-
-    name: str = "system"
-    role: str | None = None
-    client: str | None = None
-
-
-SYSTEM = SystemCaller()
-
 
 @dataclass
 class Broadcast:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from broadcast import texts
 from broadcast.model import BroadcastRefused
-from broadcast.service import BroadcastService, Caller
+from broadcast.service import BroadcastService
+from store.audit import Actor
 
 TICKET = re.compile(r"^[A-Z]{0,3}\d{1,5}$")
 WINDOW = re.compile(r"^\d{1,3}[A-Z]?$")
@@ -47,7 +48,7 @@ def spoken_ticket(ticket: str, language: str) -> str:
     return " ".join(ticket)
 
 
-async def call_ticket(service: BroadcastService, caller: Caller, ticket: str, window: str, zone: str) -> QueueCall:
+async def call_ticket(service: BroadcastService, caller: Actor, ticket: str, window: str, zone: str) -> QueueCall:
     ticket, window = ticket.strip().upper(), window.strip().upper()
     if not TICKET.match(ticket):
         raise BroadcastRefused("invalid", f"ticket must be up to 3 letters and 1-5 digits (A023), got {ticket!r}")

@@ -7,14 +7,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from broadcast import texts
 from broadcast.arbiter import KIND_PRIORITY, Arbiter, ZoneChange
 from broadcast.audio import AudioError
 from broadcast.g711 import PAYLOAD_TYPE, Pcm
 from broadcast.messages import MessageLibrary, UnknownMessage
-from broadcast.model import KINDS, SECURITY_ONLY, SYSTEM, Broadcast, BroadcastRefused
+from broadcast.model import KINDS, SECURITY_ONLY, Broadcast, BroadcastRefused
 from broadcast.programs import ClipProgram, EvacuationProgram, Program
 from broadcast.recordings import PageAudio
 from broadcast.sender import RtpSender, ZoneStream
@@ -22,7 +22,7 @@ from broadcast.sip_ua import SipUserAgent
 from broadcast.speakers import DriverContext, SpeakerDriver, make_driver
 from broadcast.speakers.base import Announcement
 from broadcast.tts import SpeechSynthesizer, default_cache_dir
-from store.audit import AuditLog
+from store.audit import SYSTEM, Actor, AuditLog
 from store.broadcasts import BroadcastRepository
 from twin.clock import Clock
 from twin.site.broadcast_model import multicast_group
@@ -33,17 +33,6 @@ Spawn = Callable[[str, Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 MAX_TEXT = 200  # characters per language: an announcement, and a bound on the speech synthesis it costs
 PREPARE_AT_ONCE = 2
 PREPARE_QUEUE = 6
-
-
-class Caller(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> str | None: ...
-
-    @property
-    def client(self) -> str | None: ...
 
 
 class BroadcastService:
@@ -134,7 +123,7 @@ class BroadcastService:
 
     # --- start and stop ------------------------------------------------------------------------------------
 
-    async def start_broadcast(self, caller: Caller, kind: str, zones: list[str] | None, *, message: str | None = None,
+    async def start_broadcast(self, caller: Actor, kind: str, zones: list[str] | None, *, message: str | None = None,
                               text: dict[str, str] | None = None, audio: bytes | None = None,
                               audio_name: str | None = None, repeat: int | None = 1,
                               title: dict[str, str] | None = None) -> Broadcast:  # fmt: skip
@@ -149,7 +138,7 @@ class BroadcastService:
                                     detail=exc.message)  # fmt: skip
             raise
 
-    async def _start(self, caller: Caller, kind: str, zones: list[str] | None, message: str | None,
+    async def _start(self, caller: Actor, kind: str, zones: list[str] | None, message: str | None,
                      text: dict[str, str] | None, audio: bytes | None, audio_name: str | None, repeat: int | None,
                      title: dict[str, str] | None) -> Broadcast:  # fmt: skip
         if kind not in KINDS:
@@ -225,7 +214,7 @@ class BroadcastService:
             raise BroadcastRefused("bad_audio", str(exc)) from exc
         return pcm, source, audio_file, title
 
-    async def stop_broadcast(self, caller: Caller, broadcast_id: int, reason: str = "stopped") -> Broadcast:
+    async def stop_broadcast(self, caller: Actor, broadcast_id: int, reason: str = "stopped") -> Broadcast:
         broadcast = self.active.get(broadcast_id)
         problem: BroadcastRefused | None = None
         if broadcast is None:

@@ -8,7 +8,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -19,6 +19,31 @@ from store.users import WallClock
 GENESIS = "0" * 64  # the prev_hash of row 1
 RESULTS = ("ok", "refused", "failed")
 VERIFY_CHUNK = 2_000
+
+
+class Actor(Protocol):
+    """Who acts, as the audit log records it (api.auth.Principal and the system callers have these)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> str | None: ...
+
+    @property
+    def client(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlainActor:
+    """An Actor given as plain values: the node itself (SYSTEM: no person, no role check) or another program."""
+
+    name: str
+    role: str | None = None
+    client: str | None = None
+
+
+SYSTEM = PlainActor("system")  # the node acting on its own: an unlock running out, fire linkage, background music
 
 
 class AuditError(ValueError):

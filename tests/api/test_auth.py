@@ -284,6 +284,20 @@ async def test_an_open_stream_closes_when_its_session_expires_or_ends(served: Se
     assert closed_reason == "the account of this session is disabled"
     await served.runtime.store.users.set_disabled("ops", False)
 
+    # Given another role: the session lives on, but what the stream carries depends on the role; it closes at once
+    # with 4205 (the page reloads for the new role), and a new stream is the new role's.
+    token = await login(served.client, "ops")
+    async with connect(f"{ws_url}?token={token}") as ws:
+        assert '"snapshot"' in str(await ws.recv())
+        await served.runtime.store.users.set_role("ops", Role.MAINTENANCE)
+        closed_reason = await _closed_within(ws, 10.0, code=4205)
+    assert closed_reason == "the account's role changed to maintenance: reload the page"
+    async with connect(f"{ws_url}?token={token}") as ws:
+        assert '"snapshot"' in str(await ws.recv())
+    me = await served.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["role"] == "maintenance"
+    await served.runtime.store.users.set_role("ops", Role.FACILITY)
+
     # Ended by another process (the `halltwin user` command, another node): noticed at the periodic check.
     token = await login(served.client, "ops")
     other = await Store.open(f"sqlite:///{served.db_path}", clock=served.clock)
@@ -301,13 +315,13 @@ async def test_an_open_stream_closes_when_its_session_expires_or_ends(served: Se
         await other.close()
 
 
-async def _closed_within(ws: Any, timeout_s: float) -> str:
-    """The reason of the 4401 that closes ``ws`` within ``timeout_s`` (frames before it are skipped)."""
+async def _closed_within(ws: Any, timeout_s: float, code: int = 4401) -> str:
+    """The reason of the close (``code``) that ends ``ws`` within ``timeout_s`` (frames before it are skipped)."""
     with pytest.raises(ConnectionClosed) as closed:
         async with asyncio.timeout(timeout_s):
             while True:
                 await ws.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == code
     return closed.value.rcvd.reason
 
 

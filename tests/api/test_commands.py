@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pymodbus.constants import ExcCodes
 
-from api.command_router import CODES, SYSTEM, CommandResult, CommandRouter, SystemCaller
+from api.command_router import CODES, CommandResult, CommandRouter
 from api.doors import DoorService
 from api.runtime import HallRuntime
 from iot_gateway.drivers.bacnet_app import BacnetApplicationHolder
@@ -23,6 +23,7 @@ from iot_gateway.drivers.bacnet_ip import BacnetIpDriver
 from iot_gateway.simulators.bacnet_sim import BacnetDeviceSimulator
 from iot_gateway.simulators.modbus_sim import ModbusDeviceSimulator
 from store import Store
+from store.audit import SYSTEM, PlainActor
 from tests.api.auth_helpers import create_user, login_headers
 from tests.api.server import running_app
 from tests.iot_gateway.test_write_readback import Hall, command_site, devices, good, hall  # noqa: F401 - fixtures
@@ -32,9 +33,9 @@ from twin.site.model import BacnetAddress, SiteConfig
 
 __all__ = ["devices", "hall"]
 
-FACILITY = SystemCaller("fac", "facility", "10.0.0.7")
-SECURITY = SystemCaller("sec", "security", "10.0.0.8")
-MAINTENANCE = SystemCaller("mnt", "maintenance", None)
+FACILITY = PlainActor("fac", "facility", "10.0.0.7")
+SECURITY = PlainActor("sec", "security", "10.0.0.8")
+MAINTENANCE = PlainActor("mnt", "maintenance", None)
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ async def test_writes_confirmed_by_read_back_on_modbus_and_bacnet_and_audited(
     ],
 )
 async def test_refusals_say_why_touch_nothing_and_are_audited(
-    hall: Hall, router: CommandRouter, store: Store, caller: SystemCaller, point_id: str, value: Any, reason: str,
+    hall: Hall, router: CommandRouter, store: Store, caller: PlainActor, point_id: str, value: Any, reason: str,
     code: str, words: str,
 ) -> None:  # fmt: skip
     writes_before = sum(hall.modbus.write_requests.values())
@@ -185,7 +186,7 @@ async def test_idempotent_retries_act_once(hall: Hall, router: CommandRouter, st
     assert later.ok and later.replayed and later.audit_id == first.audit_id and later.read_back == pytest.approx(22)
     assert hall.modbus.write_requests["holding"] == writes + 1
 
-    other_caller = await router.write(SystemCaller("fac2", "facility"), "ac.setpoint", 22.0, "x", idempotency_key="k-1")
+    other_caller = await router.write(PlainActor("fac2", "facility"), "ac.setpoint", 22.0, "x", idempotency_key="k-1")
     assert other_caller.ok and not other_caller.replayed  # keys are per caller
     reused = await router.write(FACILITY, "ac.setpoint", 25.0, "x", idempotency_key="k-1")
     assert (reused.status, reused.code) == ("refused", "idempotency_key_reused")

@@ -19,10 +19,10 @@ import pytest
 import pytest_asyncio
 
 from api.access import PAGES
-from api.command_router import SYSTEM
 from api.runtime import HallRuntime
 from bim_models.demo_hall import SITE_PATH, ensure_demo_hall
 from store import Role
+from store.audit import SYSTEM
 from store.workorders import NewWorkOrder
 from tests.api.auth_helpers import browser_cookies, staff_headers
 from tests.api.server import CHROMIUM_ARGS, chromium_executable, keep_screenshot, make_runtime, running_app

@@ -43,6 +43,10 @@ ROWS_REBUILT = """() => {
         .filter((a) => window.alarmsBefore.get(a.id) === JSON.stringify(a)).map((a) => a.id);
     return [unchanged, unchanged.filter((id) => window.rowsBefore.has(id) && !window.rowsBefore.get(id).isConnected)];
 }"""
+KEPT_PAGE_ROW = """(id) => {
+    const row = document.querySelector(`[data-testid=pages] [data-testid=page][data-alarm='${id}']`);
+    return window.hallSecurity.pages.load().then(() => row.isConnected);
+}"""
 PAGED_BUTTON = "security-ctl.ebtn_2"  # not the emergency_button scenario's default: its alarm is the page test's own
 DESK_READY = (
     "window.hallSecurity && window.hallSecurity.state === 'ready' && window.hallSecurity.scene.state !== 'loading'"
@@ -251,6 +255,9 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         assert await item.get_by_test_id("page-camera").inner_text() == f"摄像机 {camera_name}"
         assert await item.get_by_test_id("page-alarm").inner_text() == alarm["title"]["zh"]
         await desk.shot("security_page_1920.png")
+        # The panel redraws at every page frame and refresh: an unchanged page keeps its row, so a press lands.
+        kept = await desk.js(KEPT_PAGE_ROW, button)
+        assert kept, "the pages panel rebuilt the row of a page that did not change"
 
         await item.get_by_test_id("page-alarm").click()  # selects its alarm in the desk's list
         await page.locator(f'li[data-alarm="{button}"].selected').wait_for(timeout=STEP_TIMEOUT_MS)
@@ -263,10 +270,7 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         assert stored["acked_by"] == "security" and stored["acked_at"] is not None
         assert "security 已知晓" in await item.get_by_test_id("page-acked").inner_text()
         await page.set_viewport_size(LAPTOP)
-        # The panel scrolls at this height: show the acknowledged page. Found and scrolled in one step in the page, as
-        # the pages panel redraws on every page frame (a located element was replaced under Playwright's scroll once).
-        await desk.js("(id) => document.querySelector(`[data-testid=pages] [data-testid=page][data-alarm='${id}']`)"
-                      ".scrollIntoView({block: 'nearest'})", button)  # fmt: skip
+        await item.scroll_into_view_if_needed()  # the panel scrolls at this height: show the acknowledged page
         await desk.shot("security_page_1366.png")
         layout = await desk.js("[document.documentElement.scrollWidth, window.innerWidth]")
         assert layout[0] <= layout[1], f"the desk is wider than the screen: {layout}"

@@ -263,6 +263,37 @@ async def test_a_session_ended_on_the_server_sends_the_user_to_login(hall: Hall,
     assert page.errors == [], page.errors
 
 
+@pytest.mark.parametrize(("user", "path", "streaming", "new_role"), [
+    ("security", "/security", "window.hallSecurity.live?.status === 'connected'", Role.MAINTENANCE),  # LiveData
+    ("maintenance", "/maintenance", "window.hallMaintenance.stream?.connected", Role.SECURITY),  # WorkOrderStream
+])
+async def test_a_role_changed_on_the_server_reloads_the_page_for_the_new_role(
+    hall: Hall, browser: Any, user: str, path: str, streaming: str, new_role: Role
+) -> None:
+    """The session lives on, but the page and its stream were the old role's: the server closes /ws (4205) at
+    once, and the page comes back for the new role, here with the refusal that lists the new role's pages."""
+    page = await hall.page(browser)
+    await page.goto(hall.url + "/login?next=" + quote(path, safe=""))
+    await log_in(page, user)
+    await page.wait_for_url(hall.url + path, timeout=STEP_TIMEOUT_MS)
+    await shell_ready(page)
+    await page.wait_for_function(streaming, timeout=READY_TIMEOUT_MS)
+    await page.evaluate("window.beforeRoleChange = true")  # gone once the page has reloaded
+    try:
+        await hall.runtime.store.users.set_role(user, new_role)
+        await page.wait_for_function(
+            "window.beforeRoleChange === undefined && document.body.dataset.state === 'refused'",
+            timeout=STEP_TIMEOUT_MS,
+        )
+    finally:
+        await hall.runtime.store.users.set_role(user, Role(user))
+    me = await page.evaluate("window.hallShell.me")
+    assert me["role"] == new_role.value  # the same session: no login asked for
+    refusal = await page.get_by_test_id("refusal").inner_text()
+    assert all(p["title"]["zh"] in refusal for p in me["pages"]), refusal  # the pages the new role may use
+    assert page.errors == [], page.errors
+
+
 async def test_the_visitor_page_needs_no_login_and_never_reads_points(hall: Hall, browser: Any) -> None:
     zones = {zone.id: zone for zone in hall.runtime.site.zones}
     for name, viewport in (("kiosk-1080x1920", KIOSK), ("phone-390x844", PHONE)):

@@ -12,11 +12,11 @@ import pytest
 
 from broadcast import g711
 from broadcast.audio import RATE
-from broadcast.model import SYSTEM
 from broadcast.programs import ClipProgram, EvacuationProgram, voice_segment
 from broadcast.rtp import RtpError, RtpPacket, parse_rtcp, parse_rtp, receiver_report
 from broadcast.sip_ua import SipError, parse_response, sdp_media
 from broadcast.sounder import band_fraction, sounder
+from store.audit import SYSTEM
 from tests.broadcast.conftest import needs
 from tests.broadcast.helpers import udp_port, wait_until
 

@@ -13,10 +13,11 @@ import pytest
 
 from api.runtime import HallRuntime
 from broadcast import g711
-from broadcast.model import SYSTEM, BroadcastRefused, SystemCaller
+from broadcast.model import BroadcastRefused
 from broadcast.simulator import SpeakerSimulator
 from broadcast.sounder import rms
 from iot_gateway.simulators.bacnet_sim import BacnetDeviceSimulator
+from store.audit import SYSTEM, PlainActor
 from tests.broadcast.helpers import ffmpeg_decode, sounder_windows, udp_port, wait_until, write_site
 from twin.site.loader import load_site
 
@@ -99,9 +100,9 @@ async def test_fire_panel_to_every_speaker_supervised(tmp_path: Path) -> None:
 
         # Only the security desk stops it; then the music comes back.
         with pytest.raises(BroadcastRefused) as refused:
-            await service.stop_broadcast(SystemCaller("fac", "facility", "127.0.0.1"), evacuation_id)
+            await service.stop_broadcast(PlainActor("fac", "facility", "127.0.0.1"), evacuation_id)
         assert refused.value.code == "forbidden_role"
-        await service.stop_broadcast(SystemCaller("sec", "security", "127.0.0.1"), evacuation_id, "fire out")
+        await service.stop_broadcast(PlainActor("sec", "security", "127.0.0.1"), evacuation_id, "fire out")
         spk1 = sims["spk-1"]
         await wait_until(lambda: spk1.receptions[-1].ssrc not in (music_ssrc, evacuation.ssrc), 5, "music again")
         assert service.zone_states()[0]["playing"]["kind"] == "music"

@@ -7,12 +7,12 @@ import asyncio
 import json
 from typing import Any
 
-from broadcast.model import SystemCaller
 from broadcast.speakers import DriverContext, make_driver
+from store.audit import PlainActor
 from tests.broadcast.helpers import wait_until
 from twin.site.broadcast_model import HttpSpeaker
 
-FACILITY = SystemCaller("fac", "facility", "127.0.0.1")
+FACILITY = PlainActor("fac", "facility", "127.0.0.1")
 
 
 async def test_http_speaker_plays_stored_messages_by_id(make_hall: Any) -> None:

@@ -3,6 +3,7 @@ panel, a refusal shown with the server's reason, Chinese first with the English 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,21 @@ async def test_panel_pages_and_stops_with_live_states(tmp_path: Path, browser: A
             assert await page.get_by_test_id("bc-status").inner_text() == "请先选择广播分区"
             await page.get_by_test_id("bc-select-pa-a").check()
             await page.get_by_test_id("bc-message").select_option("closing")
+            # The panel's GET after the start is answered late, with a state older than the /ws frames that follow
+            # (as a slow answer computed before the speaker's confirmation would be): the panel keeps the newest.
+            stale = await page.evaluate("fetch('/api/broadcast').then((r) => r.text())")
+            release = asyncio.Event()
+            answered = asyncio.Event()
+
+            async def answer_late(route: Any) -> None:
+                if route.request.method != "GET":
+                    await route.continue_()
+                    return
+                await release.wait()
+                await route.fulfill(status=200, content_type="application/json", body=stale)
+                answered.set()
+
+            await page.route("**/api/broadcast", answer_late)
             await page.get_by_test_id("bc-start").click()
             await page.wait_for_function(
                 "document.querySelector('[data-testid=bc-zone-pa-a]').dataset.kind === 'page'", timeout=STEP_MS
@@ -77,6 +93,11 @@ async def test_panel_pages_and_stops_with_live_states(tmp_path: Path, browser: A
                 )
             except Exception as missed:
                 raise AssertionError(await _unconfirmed(runtime, sims, zone_a)) from missed
+            release.set()
+            await asyncio.wait_for(answered.wait(), STEP_MS / 1000)
+            await page.unroute("**/api/broadcast")
+            await page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 200))")  # the late answer applied
+            assert "1/1" in await zone_a.inner_text(), "an older state replaced the confirmed one"
             assert "人工广播" in await zone_a.inner_text() and "facility" in await zone_a.inner_text()
             assert sims["spk-1"].playing() and not sims["spk-2"].playing()
             await _shot(page, tmp_path, "broadcast-panel-zh-560.png")

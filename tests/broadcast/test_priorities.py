@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from broadcast.arbiter import Arbiter, Priority, ZoneChange
-from broadcast.model import SYSTEM, BroadcastRefused, SystemCaller
+from broadcast.model import BroadcastRefused
+from store.audit import SYSTEM, PlainActor
 from tests.broadcast.conftest import needs
 from tests.broadcast.helpers import wait_until
 
-SECURITY = SystemCaller("sec", "security", "127.0.0.1")
-FACILITY = SystemCaller("fac", "facility", "127.0.0.1")
+SECURITY = PlainActor("sec", "security", "127.0.0.1")
+FACILITY = PlainActor("fac", "facility", "127.0.0.1")
 
 
 def test_arbiter_preempts_at_once_and_resumes_in_order() -> None:

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from broadcast.model import SystemCaller
 from broadcast.rtp import parse_rtp
+from store.audit import PlainActor
 from tests.broadcast.conftest import needs
 from tests.broadcast.helpers import udp_port
 
-FACILITY = SystemCaller("fac", "facility", "127.0.0.1")
+FACILITY = PlainActor("fac", "facility", "127.0.0.1")
 
 
 @needs("sipp")

@@ -17,6 +17,17 @@ function clock(epochSeconds) {
   return new Date(epochSeconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
 
+// The zone states to show: each zone's newest by the server's time ("at"). A GET answered before a change can
+// arrive after the /ws frame of that change (a speaker's confirmation is one frame, never repeated): the older
+// state must not overwrite it.
+export function newestZones(shown, incoming) {
+  const known = new Map(shown.map((zone) => [zone.zone, zone]));
+  return incoming.map((zone) => {
+    const before = known.get(zone.zone);
+    return before && before.at > zone.at ? before : zone;
+  });
+}
+
 export function mountBroadcastPanel(slot, { i18n }) {
   const t = (key, fields = {}) => fill(i18n.t(key), fields);
   let zones = [];
@@ -185,7 +196,7 @@ export function mountBroadcastPanel(slot, { i18n }) {
   async function refresh() {
     const state = await getJson('/api/broadcast');
     messages = state.messages;
-    zones = state.zones;
+    zones = newestZones(zones, state.zones);
     renderForm();
     renderZones();
   }
@@ -212,7 +223,7 @@ export function mountBroadcastPanel(slot, { i18n }) {
     // A /ws frame {"type": "broadcast", "zones": [...]}: the zone states as they change.
     update(frame) {
       if (frame?.type !== 'broadcast' || !Array.isArray(frame.zones)) return;
-      zones = frame.zones;
+      zones = newestZones(zones, frame.zones);
       renderZones();
     },
   };

@@ -1,7 +1,7 @@
 // The marker chooser: a click that lands where several device markers meet (a power room full of meters seen
 // from afar) offers the devices there as a short list (pictogram, name, state) instead of guessing one.
 import { STATE_COLOURS, hex } from './palette.js';
-import { el } from './panel.js';
+import { el } from './dom.js';
 import { drawMarker } from './symbols.js';
 
 const SYMBOL_PIXELS = 32; // drawn at twice the shown size, for sharp pictograms on high-density screens

@@ -15,3 +15,29 @@ export function showInOrder(container, nodes) {
   if (nodes.length === shown.length && nodes.every((node, i) => node === shown[i])) return;
   container.replaceChildren(...nodes);
 }
+
+// The rows of a live list, kept across redraws: an item's row is rebuilt only when its key (everything the row
+// shows) changed, and the rows of items no longer listed are forgotten. Used with showInOrder.
+export class KeptRows {
+  // idOf(item) names an item; keyOf(item) says what its row shows; build(item) makes the row.
+  constructor({ idOf, keyOf, build }) {
+    Object.assign(this, { idOf, keyOf, build });
+    this.kept = new Map(); // item id -> {key, row}
+  }
+
+  rows(items) {
+    const listed = new Set();
+    const rows = items.map((item) => {
+      const id = this.idOf(item);
+      const key = this.keyOf(item);
+      listed.add(id);
+      const kept = this.kept.get(id);
+      if (kept?.key === key) return kept.row;
+      const row = this.build(item);
+      this.kept.set(id, { key, row });
+      return row;
+    });
+    for (const id of [...this.kept.keys()]) if (!listed.has(id)) this.kept.delete(id);
+    return rows;
+  }
+}

@@ -1,7 +1,7 @@
 // The legend: what is on screen now and nothing else: the zone colours (or the chosen metric's scale) of the
 // rooms shown, the states of the markers shown, and the pictograms of the kinds of devices shown.
 import { STATE_COLOURS, UNASSIGNED_SPACE, ZONE_COLOURS, hex } from './palette.js';
-import { el } from './panel.js';
+import { el } from './dom.js';
 import { SYMBOLS, drawMarker } from './symbols.js';
 
 const LEGEND_STATES = ['normal', 'alarm', 'stale', 'bad', 'unavailable', 'unknown', 'unmonitored'];

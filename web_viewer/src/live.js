@@ -12,6 +12,7 @@ const QUALITY_STATES = { GOOD: 'normal', STALE: 'stale', BAD: 'bad', UNAVAILABLE
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const WS_UNAUTHORIZED = 4401; // api/auth_guard.py: 4000 + HTTP 401
+const WS_ROLE_CHANGED = 4205; // api/ws.py: the user was given another role; the session lives on
 
 // The close reason of a 4401 is the server's sentence (api/auth.py); the login page wants its kind.
 function closeReason(text) {
@@ -38,7 +39,8 @@ export function worst(states) {
 
 export class LiveData {
   // onStatus(status): 'connecting' | 'connected' | 'reconnecting' | 'offline'; onChange(Set of GlobalIds);
-  // onUnauthorized(reason): the server closed the stream because the session is gone (close code 4401).
+  // onUnauthorized(reason): the server closed the stream because the session is gone (close code 4401), or
+  // because the user's role changed (4205, reason 'role_changed').
   // alarms (AlarmFeed) holds the engine's open alarms from the same stream.
   // devices (SiteDevices, optional): whose element a point's device is, so that the device shows all its points.
   constructor({ onStatus, onChange, onUnauthorized = null, devices = null }) {
@@ -129,6 +131,11 @@ export class LiveData {
       if (event.code === WS_UNAUTHORIZED && this.onUnauthorized) {
         this.stopped = true; // retrying cannot help: only a new login can
         this.onUnauthorized(closeReason(event.reason));
+        return;
+      }
+      if (event.code === WS_ROLE_CHANGED && this.onUnauthorized) {
+        this.stopped = true; // the same stream would carry the new role's data under the old role's page
+        this.onUnauthorized('role_changed');
         return;
       }
       this.scheduleReconnect();

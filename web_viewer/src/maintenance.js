@@ -109,6 +109,7 @@ async function main({ i18n, shell, setState }) {
   };
   const stream = new WorkOrderStream({
     onOrder: changed, onPage: (page) => pages.add(page), onOpen: () => changed(),
+    onRoleChanged: () => shell.sessionLost('role_changed'),
     quietPoint: devices.points.keys().next().value ?? null,
   });
 

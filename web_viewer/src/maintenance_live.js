@@ -3,13 +3,16 @@
 // The socket reconnects with backoff; the page's interval refresh stays the fallback while it is away.
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
 const SESSION_CLOSED = 4401; // the session ended: the shell's own check sends the user to /login
+const ROLE_CHANGED = 4205; // api/ws.py: the user was given another role
 
 export class WorkOrderStream {
   // onOrder(frame) for every work-order change, onPage(frame.page) for every page to this user's role;
   // onOpen() after each reconnection: what changed while it was away is fetched then. quietPoint: one point
   // id, so that the stream carries that point's updates only (a phone need not receive the whole hall's).
-  constructor({ onOrder, onPage = () => {}, onOpen = () => {}, quietPoint = null }) {
+  // onRoleChanged() when the server closed the stream because the user was given another role.
+  constructor({ onOrder, onPage = () => {}, onOpen = () => {}, onRoleChanged = () => {}, quietPoint = null }) {
     this.quietPoint = quietPoint;
+    this.onRoleChanged = onRoleChanged;
     this.onOrder = onOrder;
     this.onPage = onPage;
     this.onOpen = onOpen;
@@ -38,7 +41,11 @@ export class WorkOrderStream {
       if (this.socket !== socket) return;
       this.socket = null;
       this.connected = false;
-      if (event.code === SESSION_CLOSED) { this.stopped = true; return; }
+      if (event.code === SESSION_CLOSED || event.code === ROLE_CHANGED) {
+        this.stopped = true; // retrying cannot help
+        if (event.code === ROLE_CHANGED) this.onRoleChanged();
+        return;
+      }
       if (this.stopped) return;
       const delay = RETRY_MS[Math.min(this.attempts, RETRY_MS.length - 1)];
       this.attempts += 1;

@@ -6,7 +6,7 @@
 // page, or one acknowledged at another desk); load() is the fallback refresh. Texts: the "paging" i18n bundle.
 import { getJson, postJson } from './api.js';
 import { timeText } from './alarm_state.js';
-import { el } from './dom.js';
+import { KeptRows, el, showInOrder } from './dom.js';
 
 const ACKED_SHOWN = 5; // acknowledged pages kept in view (the newest): enough to see who took the last ones
 
@@ -30,6 +30,15 @@ export class PagesPanel {
     this.error = null; // what went wrong last, in words (a load or an acknowledgement)
     this.loads = 0; // completed loads (tests read it)
     this.frames = 0; // /ws page frames taken
+    // The panel is redrawn at every page frame: its heading, list and unchanged rows stay the same elements, so
+    // a press on an acknowledge button or a link is not lost to a redraw between press and release.
+    this.count = el('span', { class: 'page-count', 'data-testid': 'page-count' });
+    this.problem = el('p', { class: 'message error', role: 'alert', hidden: '' });
+    this.list = el('ul');
+    this.heading = el('h2', {}, '', ' ', this.count);
+    this.rows = new KeptRows({
+      idOf: (page) => page.id, keyOf: (page) => this.rowKey(page), build: (page) => this.item(page),
+    });
   }
 
   unacked() { return this.pages.filter((page) => page.acked_at == null); }
@@ -67,24 +76,34 @@ export class PagesPanel {
       this.error = null;
     } catch (error) {
       this.error = `${this.i18n.t('paging.ack_failed')} ${error.message}`;
+      button.disabled = false; // the row is kept (nothing changed): it may be pressed again
     }
     this.render();
   }
 
   render() {
-    const t = (key) => this.i18n.t(key);
+    showInOrder(this.list, this.rows.rows(this.pages));
     if (!this.pages.length && !this.error) {
-      this.box.replaceChildren();
       this.box.hidden = true;
       return;
     }
-    const waiting = this.unacked().length;
-    this.box.replaceChildren(
-      el('h2', {}, t('paging.title'), ' ',
-        el('span', { class: 'page-count', 'data-testid': 'page-count', 'data-count': String(waiting) }, String(waiting))),
-      ...(this.error ? [el('p', { class: 'message error', role: 'alert' }, this.error)] : []),
-      el('ul', {}, ...this.pages.map((page) => this.item(page))));
+    const waiting = String(this.unacked().length);
+    this.heading.firstChild.textContent = this.i18n.t('paging.title');
+    this.count.textContent = waiting;
+    this.count.dataset.count = waiting;
+    this.problem.textContent = this.error ?? '';
+    this.problem.hidden = !this.error;
+    showInOrder(this.box, [this.heading, this.problem, this.list]);
     this.box.hidden = false;
+  }
+
+  // Everything item() shows of a page, so that an unchanged page keeps its row.
+  rowKey(page) {
+    return JSON.stringify([
+      this.i18n.lang, this.i18n.name(page.title), page.zone && this.placeName(page.zone),
+      page.camera && this.cameraName(page.camera), page.acked_at, page.acked_by, page.created_at, page.drill,
+      page.work_order_id, page.alarm_id,
+    ]);
   }
 
   item(page) {

@@ -1,4 +1,5 @@
 // The info panel: what the clicked element is, where it is, its live points and the last hour of one of them.
+import { el } from './dom.js';
 import { numberText } from './format.js';
 import { STATE_COLOURS, hex } from './palette.js';
 import { fetchTrend, trendChart } from './trend.js';
@@ -206,12 +207,4 @@ function twoLines(text, ifc) {
 
 function chip(state) {
   return el('span', { class: 'chip', style: `background:${hex(STATE_COLOURS[state])}` });
-}
-
-// A DOM element with attributes and children; text goes in as text, never as HTML (IFC names are untrusted).
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
 }

@@ -1,7 +1,6 @@
 // The demo's scenario panel: start and clear the simulated incidents of `halltwin demo` (/api/demo/scenarios).
 // It exists only where that API answers: a production server has no such routes, and the panel stays hidden.
-import { showInOrder } from './dom.js';
-import { el } from './panel.js';
+import { el, showInOrder } from './dom.js';
 
 const POLL_MS = 3000; // the demo's own tour starts and clears scenarios as well: follow it
 

@@ -1,7 +1,7 @@
 // Search: a device or room by name (either language), a room or window number, or a GlobalId; choosing a
 // result flies to it and selects it.
 import { roomZh } from './ifc_names.js';
-import { el } from './panel.js';
+import { el } from './dom.js';
 
 const MAX_RESULTS = 12;
 

@@ -5,7 +5,7 @@ import { postJson } from './api.js';
 import {
   PRIORITY_COLOURS, STATE_STYLES, byPriorityThenTime, isShelved, needsAck, shownState, timeText,
 } from './alarm_state.js';
-import { el, showInOrder } from './dom.js';
+import { KeptRows, el, showInOrder } from './dom.js';
 
 export class DeskAlarmList {
   // section: the list's <section>; feed: AlarmFeed; zoneName(id): a zone's name; onSelect(alarm)
@@ -23,7 +23,12 @@ export class DeskAlarmList {
     this.selectAll = section.querySelector('[data-testid=select-all]');
     this.ackButton = section.querySelector('[data-testid=ack-selected]');
     this.checked = new Set(); // alarm ids ticked for a bulk acknowledgement
-    this.rows = new Map(); // alarm id -> {key, row}: the row kept while what it shows is the same
+    // A row is rebuilt only when what it shows changed, and the list reordered only when its order did: in a
+    // flood the list is redrawn at every transition, and a row replaced between a press and its release would
+    // swallow the operator's click on another alarm.
+    this.rows = new KeptRows({
+      idOf: (alarm) => alarm.id, keyOf: (alarm) => this.rowKey(alarm), build: (alarm) => this.row(alarm),
+    });
     this.selected = null;
     this.selectAll.addEventListener('change', () => {
       this.checked = this.selectAll.checked ? new Set(this.alarms().filter(needsAck).map((a) => a.id)) : new Set();
@@ -78,19 +83,7 @@ export class DeskAlarmList {
     this.ackButton.disabled = this.checked.size === 0;
     this.selectAll.disabled = unacked === 0;
     this.selectAll.closest('label').lastElementChild.textContent = `${t('desk.select_unacked')} (${unacked})`;
-    // A row is rebuilt only when what it shows changed, and the list reordered only when its order did: in a
-    // flood the list is redrawn at every transition, and a row replaced between a press and its release would
-    // swallow the operator's click on another alarm.
-    const rows = alarms.map((alarm) => {
-      const key = this.rowKey(alarm);
-      const kept = this.rows.get(alarm.id);
-      if (kept?.key === key) return kept.row;
-      const row = this.row(alarm);
-      this.rows.set(alarm.id, { key, row });
-      return row;
-    });
-    for (const id of [...this.rows.keys()]) if (!ids.has(id)) this.rows.delete(id);
-    showInOrder(this.list, rows);
+    showInOrder(this.list, this.rows.rows(alarms));
   }
 
   // Everything row() shows of an alarm, so that an unchanged alarm keeps its row.

@@ -1,7 +1,8 @@
 // The header every staff page shares: the hall's name, navigation to the pages the user's role may use (from
 // GET /api/auth/me), the user and role, the language switch and logout. It also watches the session: a 401 from
 // any API call, the live stream closed with 4401, the session's expiry or a check when the tab comes back sends the
-// user to /login, which then says why and returns to this page after the next login.
+// user to /login, which then says why and returns to this page after the next login; a change of the user's role
+// (the stream closed with 4205, or seen by that check) reloads the page for the new role.
 // window.hallShell exposes the state for tests: {state: 'loading'|'ready'|'leaving'|'open', me, leftFor}.
 // startPage() is the start-up every page shares (texts, session, language switch, refusal, error banner).
 import { el } from './dom.js';
@@ -118,10 +119,24 @@ export class Shell {
     if (this.state !== 'ready') return;
     const response = await this.fetchMe();
     if (response?.status === 401) this.leave(await this.reasonOf(response, 'session_expired'));
+    else if (response?.ok && (await response.json()).role !== this.me.role) this.reload('role_changed');
   }
 
-  // The live stream was closed by the server because the session is gone (close code 4401).
-  sessionLost(reason = 'session_expired') { this.leave(reason); }
+  // The live stream was closed by the server because the session is gone (close code 4401), or because the
+  // user was given another role (4205: 'role_changed').
+  sessionLost(reason = 'session_expired') {
+    if (reason === 'role_changed') this.reload(reason);
+    else this.leave(reason);
+  }
+
+  // The session lives on but the page must be built again (for another role: its view, or its refusal).
+  reload(reason) {
+    if (this.state === 'leaving') return;
+    this.state = 'leaving';
+    this.leftFor = reason;
+    for (const timer of this.timers) clearTimeout(timer);
+    location.reload();
+  }
 
   leave(reason) {
     if (this.state === 'leaving') return;

@@ -4,7 +4,7 @@
 // IfcZone) or the room its device's element stands in.
 import * as THREE from 'three';
 import { numberText } from './format.js';
-import { el } from './panel.js';
+import { el } from './dom.js';
 
 export const METRICS = ['zone', 'temperature', 'humidity', 'occupancy', 'power', 'alarms'];
 // [low colour, high colour, fixed range or null (the values' own range)]
