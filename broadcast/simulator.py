@@ -75,9 +75,10 @@ class SpeakerSimulator:
                 simulator._rtp_received(data, (str(addr[0]), int(str(addr[1]))))
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if self.group is not None:
-            # Several speakers of one zone listen to the same group and port.
+            # Several speakers of one zone listen to the same group and port. Only here: Linux gives two UDP
+            # sockets with SO_REUSEADDR the same port for port 0, and the later one then takes the other's packets.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((self.group[0], self.group[1]))
             membership = struct.pack("4s4s", socket.inet_aton(self.group[0]), socket.inet_aton(self.host))
