@@ -48,6 +48,8 @@ class BroadcastService:
         self.audit = audit
         self.log = BroadcastRepository(engine)
         self.zones = {pa.id: pa for pa in site.pa_zones}
+        space_of = {zone.id: zone.ifc_guid for zone in site.zones}
+        self.spaces = {pa.id: [space_of[z] for z in pa.zones if z in space_of] for pa in site.pa_zones}  # floor plans
         self.arbiter = Arbiter(self.zones)
         self.speech = SpeechSynthesizer(default_cache_dir())
         self.messages = MessageLibrary(self.settings, site_dir, self.speech)
@@ -72,6 +74,7 @@ class BroadcastService:
         self._preparing = asyncio.Semaphore(PREPARE_AT_ONCE)
         self._waiting_to_prepare = 0
         self._notify_pending = False
+        self._calling: set[str] = set()  # SIP speakers being called now
 
     # --- life ----------------------------------------------------------------------------------------------
 
@@ -96,6 +99,8 @@ class BroadcastService:
         if self.settings.speakers:  # no speaker, no evacuation to prepare (most test sites)
             self.spawn("broadcast-prepare", self._prepare())
         self.spawn("broadcast-audio-purge", self._purge_loop())
+        if any(d.transport == "sip" for drivers in self.drivers.values() for d in drivers):
+            self.spawn("broadcast-sip-retry", self._call_unanswered_again())
         if self.settings.background_music:
             self.spawn("broadcast-music", self._start_music())
 
@@ -301,20 +306,44 @@ class BroadcastService:
         return program
 
     async def _announce(self, zone: str, broadcast: Broadcast) -> None:
-        """Open the zone's speaker sessions if it was silent (SIP calls), then tell the answer-confirmed speakers."""
-        if zone not in self.open_zones:
-            self.open_zones.add(zone)
-            for driver in self.drivers.get(zone, []):
-                if driver.transport == "sip":
+        """Call the zone's SIP speakers that have no call up (the zone was silent, or an earlier call went
+        unanswered), then tell the answer-confirmed speakers."""
+        self.open_zones.add(zone)
+        for driver in self.drivers.get(zone, []):
+            if driver.transport == "sip" and driver.speaker not in self.destinations[zone]:
+                if driver.speaker in self._calling:
+                    continue  # a call to it is on its way (another broadcast's announcement)
+                self._calling.add(driver.speaker)
+                try:
                     address = await driver.open()
-                    if address is not None:
-                        self.destinations[zone][driver.speaker] = address
+                finally:
+                    self._calling.discard(driver.speaker)
+                if address is not None and zone in self.open_zones:
+                    self.destinations[zone][driver.speaker] = address
+                elif address is not None:  # the zone fell quiet while the speaker answered
+                    await driver.close()
         announcement = Announcement(broadcast.id, broadcast.kind, int(broadcast.priority),
                                     broadcast.source.get("message"), None)  # fmt: skip
         for driver in self.drivers.get(zone, []):
             if driver.confirms == "answer" and self.arbiter.winner(zone) == broadcast.id:
                 if await driver.announce(announcement):
                     self._confirm(broadcast, driver.speaker)
+
+    async def _call_unanswered_again(self) -> None:
+        """A SIP speaker that did not answer (down, rebooting) is called again while its zone plays: background
+        music or a long evacuation would otherwise leave it silent until the zone next falls quiet."""
+        while True:
+            await self.clock.sleep(self.settings.sip_retry_s)
+            for zone in list(self.open_zones):
+                winner = self.arbiter.winner(zone)
+                broadcast = self.active.get(winner) if winner is not None else None
+                unanswered = [d for d in self.drivers.get(zone, [])
+                              if d.transport == "sip" and d.speaker not in self.destinations[zone]]  # fmt: skip
+                if broadcast is not None and unanswered:
+                    try:
+                        await self._announce(zone, broadcast)
+                    except Exception:  # one zone's failure must not end the retries of the others
+                        log.exception("calling the SIP speakers of %s again failed", zone)
 
     async def _close_zone(self, zone: str) -> None:
         self.open_zones.discard(zone)
@@ -407,6 +436,7 @@ class BroadcastService:
                 }  # fmt: skip
             states.append({
                 "zone": zone, "name": {"zh": pa.name.zh, "en": pa.name.en}, "zones": list(pa.zones),
+                "spaces": self.spaces[zone],
                 "playing": playing, "waiting": self.arbiter.waiting(zone), "speakers": speakers, "at": now,
             })  # fmt: skip
         return states

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from broadcast.demo_speakers import start_speaker_simulators, stop_speaker_simulators
 from store import Role
 from tests.api.auth_helpers import browser_cookies
 from tests.api.demo_fixtures import DemoHall, running_demo
@@ -47,6 +48,8 @@ KEPT_PAGE_ROW = """(id) => {
     const row = document.querySelector(`[data-testid=pages] [data-testid=page][data-alarm='${id}']`);
     return window.hallSecurity.pages.load().then(() => row.isConnected);
 }"""
+ZONE_KIND_IS = """([zone, kind]) => [...document.querySelectorAll(`[data-testid=bc-plans] [data-zone='${zone}']`)]
+    .every((room) => room.dataset.kind === kind)"""
 PAGED_BUTTON = "security-ctl.ebtn_2"  # not the emergency_button scenario's default: its alarm is the page test's own
 DESK_READY = (
     "window.hallSecurity && window.hallSecurity.state === 'ready' && window.hallSecurity.scene.state !== 'loading'"
@@ -127,6 +130,59 @@ async def desk(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> A
             await browser.close()
             for name in list(demo.hall.active):
                 demo.hall.clear_scenario(name)
+
+
+async def test_broadcast_tab_shows_the_pa_zones_on_the_floor_plans(desk: Desk) -> None:
+    """Each PA zone's rooms on its storey's plan, coloured by what plays there (the demo's background music); a
+    click on a room selects the zone (as its box does); a page started to it colours its rooms until it is stopped
+    and the music comes back."""
+    speakers = await start_speaker_simulators(desk.demo.site)  # as `halltwin demo` runs them
+    try:
+        await _broadcast_tab(desk)
+    finally:
+        await stop_speaker_simulators(speakers)
+
+
+async def _broadcast_tab(desk: Desk) -> None:
+    page = desk.page
+    await page.locator("[data-tab=broadcast]:not([hidden])").click(timeout=STEP_TIMEOUT_MS)
+    await page.get_by_test_id("bc-plans").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    # Every speaker confirms the music it receives now (an RTCP report a second), the SIP one at its next call.
+    await page.wait_for_function(
+        "[...document.querySelectorAll('.bc-speakers')].filter((s) => s.dataset.ok === 'true').length >= 3",
+        timeout=STEP_TIMEOUT_MS,
+    )
+    zones = (await desk.demo.client.get("/api/broadcast")).json()["zones"]
+    playing = {zone["zone"]: (zone["playing"] or {"kind": "idle"})["kind"] for zone in zones}
+    for zone in zones:
+        assert await _zone_kinds(page, zone["zone"]) == [playing[zone["zone"]]] * len(zone["spaces"]), zone["zone"]
+    target = zones[-1]["zone"]
+    rooms = page.locator(f'[data-testid=bc-plans] [data-zone="{target}"]')
+    await rooms.first.click()
+    assert await page.get_by_test_id(f"bc-select-{target}").is_checked()
+    assert "selected" in (await rooms.last.get_attribute("class") or "")
+    await page.get_by_test_id("bc-message").select_option("closing")
+    await page.get_by_test_id("bc-start").click()
+    await page.wait_for_function(ZONE_KIND_IS, arg=[target, "page"], timeout=STEP_TIMEOUT_MS)
+    zone_row = page.get_by_test_id(f"bc-zone-{target}")
+    await zone_row.locator(".bc-speakers[data-ok=true]").wait_for(timeout=STEP_TIMEOUT_MS)  # its SIP speaker answered
+    for zone in zones[:-1]:
+        assert set(await _zone_kinds(page, zone["zone"])) == {playing[zone["zone"]]}
+    await desk.shot("security_broadcast_1920.png")
+    await page.set_viewport_size(LAPTOP)
+    await desk.shot("security_broadcast_1366.png")
+    await page.set_viewport_size(FULL_HD)
+    await page.get_by_test_id(f"bc-stop-{target}").click()
+    await page.wait_for_function(ZONE_KIND_IS, arg=[target, playing[target]], timeout=STEP_TIMEOUT_MS)
+    await rooms.first.click()  # and deselected again
+    assert not await page.get_by_test_id(f"bc-select-{target}").is_checked()
+    await page.locator("[data-tab=detail]").click()  # the other tests start from the alarm's detail
+    assert desk.errors == []
+
+
+async def _zone_kinds(page: Any, zone: str) -> list[str]:
+    rooms = page.locator(f'[data-testid=bc-plans] [data-zone="{zone}"]')
+    return [await room.get_attribute("data-kind") for room in await rooms.all()]
 
 
 async def test_fire_zone_alarm_tinted_and_acknowledged_in_the_page(desk: Desk) -> None:

@@ -54,8 +54,9 @@ def write_site(folder: Path, speakers: dict[str, list[tuple[str, dict[str, Any]]
         "site": {"id": "pa-test", "name": {"zh": "广播测试", "en": "PA test"}, "ifc": "none.ifc"},
         "bacnet": {"interface": "127.0.0.1/8", "port": 0},
         "zones": zones, "pa_zones": pa_zones, "devices": devices,
-        "broadcast": {"speakers": endpoints, "evacuation": evacuation or {"sounder_s": 8, "voice_min_s": 10}},
-        **(extra or {}),
+        "broadcast": {"speakers": endpoints, "evacuation": evacuation or {"sounder_s": 8, "voice_min_s": 10},
+                      **(extra or {}).get("broadcast", {})},
+        **{key: value for key, value in (extra or {}).items() if key != "broadcast"},
     }  # fmt: skip
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(site, allow_unicode=True, sort_keys=False), encoding="utf-8")

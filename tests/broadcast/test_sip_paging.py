@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcast.rtp import parse_rtp
+from broadcast.simulator import SpeakerSimulator
 from store.audit import PlainActor
 from tests.broadcast.conftest import needs
 from tests.broadcast.helpers import udp_port
@@ -83,3 +84,35 @@ async def test_unanswered_sip_speaker_is_reported_not_fatal(make_hall: Any) -> N
     assert "no final answer" in speakers["spk-dead"]["error"]
     assert speakers["spk-1"]["confirmed"] and hall.sims["spk-1"].playing()
     assert "spk-dead" not in page.confirmed
+
+
+@needs("espeak-ng")
+async def test_a_sip_speaker_that_did_not_answer_is_called_again_while_its_zone_plays(make_hall: Any) -> None:
+    """Down when its zone started (background music plays on for hours), back a moment later: the node calls it
+    again, and it plays and confirms the broadcast that is on."""
+    port = udp_port()
+    hall = await make_hall({"pa-s": ["spk-1"]}, sip={"pa-s": [("spk-late", f"sip:late@127.0.0.1:{port}")]},
+                           extra={"broadcast": {"sip_retry_s": 1.0}})  # fmt: skip
+    text = {"zh": "测试", "en": "Test"}
+    page = await hall.service.start_broadcast(FACILITY, "page", ["pa-s"], text=text, repeat=None)  # until stopped
+    late = SpeakerSimulator("spk-late", sip_port=port)
+    try:
+        await _until(lambda: bool(_speaker(hall, "spk-late")["error"]), 8.0)  # the first call went unanswered
+        assert "no final answer" in _speaker(hall, "spk-late")["error"]
+        await late.start()  # the speaker is back
+        await _until(lambda: "spk-late" in page.confirmed and late.playing(), 10.0)
+        assert late.sip_calls == 1 and _speaker(hall, "spk-late")["error"] is None
+        assert _speaker(hall, "spk-1")["confirmed"] and hall.sims["spk-1"].playing()  # the others played on
+    finally:
+        await late.stop()
+
+
+def _speaker(hall: Any, speaker: str) -> dict[str, Any]:
+    return next(s for s in hall.service.zone_states()[0]["speakers"] if s["id"] == speaker)
+
+
+async def _until(check: Any, timeout_s: float) -> None:
+    end = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < end, "not within the time"
+        await asyncio.sleep(0.05)

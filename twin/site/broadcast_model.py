@@ -120,6 +120,10 @@ class BroadcastSettings(_Strict):
     evacuation: EvacuationSettings = Field(default_factory=EvacuationSettings)
     queue_calls: QueueCallSettings = Field(default_factory=QueueCallSettings)
     confirm_within_s: float = Field(default=5.0, gt=0, le=60, description="A speaker reports reception this soon")
+    sip_retry_s: float = Field(
+        default=30.0, gt=0, le=600, description="A SIP speaker that did not answer is called again this often while "
+        "its zone plays"
+    )
     keep_page_audio_min: float = Field(
         default=30.0, ge=30, le=525_600, description="Page audio kept this long (GB 50116 4.8.10: >= 30 min)"
     )

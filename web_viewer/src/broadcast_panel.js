@@ -4,6 +4,7 @@
 // update(); texts come from the i18n bundle 'broadcast' (add it to the page's I18n).
 import { el } from './dom.js';
 import { getJson, postJson } from './api.js';
+import { PaZonePlans } from './broadcast_plan.js';
 
 export const BROADCAST_BUNDLE = 'broadcast';
 const KINDS = ['page', 'notice', 'emergency', 'evacuation', 'music'];
@@ -46,8 +47,10 @@ export function mountBroadcastPanel(slot, { i18n }) {
   const all = el('button', { type: 'button', class: 'bc-link', 'data-testid': 'bc-all' });
   const none = el('button', { type: 'button', class: 'bc-link', 'data-testid': 'bc-none' });
   const title = el('h2', { class: 'bc-title' });
+  const plans = el('div', { class: 'bc-plans-slot' }); // the zones on the floor plans, once the model is read
   const root = el('div', { class: 'bc-panel', 'data-testid': 'broadcast-panel' },
     el('div', { class: 'bc-head' }, title, el('span', { class: 'bc-tools' }, all, none)),
+    plans,
     list,
     el('div', { class: 'bc-form' }, kind, message, start),
     el('div', { class: 'bc-form' }, mic, fileLabel),
@@ -89,18 +92,29 @@ export function mountBroadcastPanel(slot, { i18n }) {
     }));
   }
 
+  let plan = null; // PaZonePlans, when the server has a building model
+  function toggle(zone) {
+    if (selected.has(zone)) selected.delete(zone); else selected.add(zone);
+    renderZones();
+  }
+
   function renderZones() {
+    plan?.update(zones, selected, (zone) => i18n.name(zone.name));
     list.replaceChildren(...zones.map((zone) => {
       const playing = zone.playing;
       const ok = zone.speakers.filter((s) => s.confirmed).length;
       const missing = playing ? zone.speakers.filter((s) => !s.confirmed).map((s) => s.id) : [];
       const box = el('input', { type: 'checkbox', 'data-testid': `bc-select-${zone.zone}` });
       box.checked = selected.has(zone.zone);
-      box.addEventListener('change', () => { if (box.checked) selected.add(zone.zone); else selected.delete(zone.zone); });
+      box.addEventListener('change', () => {
+        if (box.checked) selected.add(zone.zone); else selected.delete(zone.zone);
+        plan?.update(zones, selected, (z) => i18n.name(z.name));
+      });
       const line = [];
       if (playing) {
         line.push(el('span', { class: 'bc-kind-tag', 'data-kind': playing.kind }, t(`bc.kind.${playing.kind}`)));
-        line.push(el('span', { class: 'bc-what' }, i18n.name(playing.title)));
+        const what = i18n.name(playing.title);
+        if (what !== t(`bc.kind.${playing.kind}`)) line.push(el('span', { class: 'bc-what' }, what)); // not "music music"
         if (playing.phase === 'sounder' || playing.phase === 'voice') line.push(el('span', { class: 'bc-phase' }, t(`bc.phase.${playing.phase}`)));
         line.push(el('span', { class: 'bc-meta' }, `${t('bc.since', { time: clock(playing.since) })} · ${t('bc.by', { who: playing.by })}`));
       } else {
@@ -215,6 +229,13 @@ export function mountBroadcastPanel(slot, { i18n }) {
     renderZones();
     if (said) say(...said);
   });
+  // The floor plans need the model's room footprints (they come when the model is read, the list does not wait);
+  // without a model (404) the list alone serves.
+  getJson('/api/model/elements').then((metadata) => {
+    plan = new PaZonePlans(metadata, toggle);
+    plans.replaceChildren(plan.root);
+    renderZones();
+  }).catch(() => {});
   const ready = act(refresh);
 
   return {

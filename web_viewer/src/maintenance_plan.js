@@ -1,25 +1,6 @@
-// Where a work order is, as a small floor plan: the rooms of its storey from the model's footprints
-// (/api/model/elements), its room filled, its device or element marked. SVG, so a phone draws it at once
-// without loading the 3D model.
-const SVG = 'http://www.w3.org/2000/svg';
-const MARGIN_M = 1.5;
-
-function svg(tag, attributes = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
-  return node;
-}
-
-// Even-odd ray test of a point in a footprint ring.
-function inside(ring, [x, y]) {
-  let within = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i, i += 1) {
-    const [xi, yi] = ring[i];
-    const [xj, yj] = ring[j];
-    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) within = !within;
-  }
-  return within;
-}
+// Where a work order is, as a small floor plan (floor_plan.js): the rooms of its storey, its room filled, its
+// device or element marked. SVG, so a phone draws it at once without loading the 3D model.
+import { centroid, drawRooms, inside, label, svg } from './floor_plan.js';
 
 export class FloorPlans {
   // metadata: /api/model/elements; devices: SiteDevices
@@ -51,32 +32,18 @@ export class FloorPlans {
     if (!place) return null;
     const rooms = this.spaces.filter((s) => s.storey === place.storey);
     if (!rooms.length) return null;
-    const xs = rooms.flatMap((r) => r.footprint.map((p) => p[0]));
-    const ys = rooms.flatMap((r) => r.footprint.map((p) => p[1]));
-    const [minX, maxX, minY, maxY] = [Math.min(...xs) - MARGIN_M, Math.max(...xs) + MARGIN_M, Math.min(...ys) - MARGIN_M, Math.max(...ys) + MARGIN_M];
-    const flip = (y) => maxY + minY - y; // IFC Y points north (up); SVG y points down
-    const root = svg('svg', { viewBox: `${minX} ${minY} ${maxX - minX} ${maxY - minY}`, class: 'floor-plan', role: 'img', 'data-testid': 'floor-plan', 'data-storey': place.storey });
-    const fontSize = Math.max(0.6, Math.min(1.2, (maxX - minX) / 45));
-    for (const room of rooms) {
-      const target = room.guid === place.space;
-      root.append(svg('polygon', {
-        points: room.footprint.map(([x, y]) => `${x},${flip(y)}`).join(' '),
-        class: target ? 'room target' : 'room', 'data-space': room.guid,
-      }));
-    }
+    const plan = drawRooms(rooms, { role: 'img', 'data-testid': 'floor-plan', 'data-storey': place.storey },
+      (attributes, room) => ({ ...attributes, class: room.guid === place.space ? 'room target' : 'room' }));
     for (const room of rooms) { // labels over every room's fill
-      const cx = room.footprint.reduce((sum, p) => sum + p[0], 0) / room.footprint.length;
-      const cy = room.footprint.reduce((sum, p) => sum + p[1], 0) / room.footprint.length;
-      const label = svg('text', { x: cx, y: flip(cy), 'font-size': fontSize, class: room.guid === place.space ? 'label target' : 'label', 'text-anchor': 'middle', 'dominant-baseline': 'middle' });
-      label.textContent = roomName(room);
-      root.append(label);
+      label(plan, centroid(room.footprint), roomName(room), room.guid === place.space ? 'label target' : 'label');
     }
     if (place.point) {
       const [x, y] = place.point;
+      const { root, flip, fontSize } = plan;
       root.append(svg('circle', { cx: x, cy: flip(y), r: fontSize * 1.1, class: 'spot-halo' }));
       root.append(svg('circle', { cx: x, cy: flip(y), r: fontSize * 0.55, class: 'spot', 'data-testid': 'plan-spot' }));
     }
-    return root;
+    return plan.root;
   }
 
   storeyName(guid) { return this.storeys.get(guid)?.name ?? ''; }
