@@ -306,44 +306,56 @@ class BroadcastService:
         return program
 
     async def _announce(self, zone: str, broadcast: Broadcast) -> None:
-        """Call the zone's SIP speakers that have no call up (the zone was silent, or an earlier call went
-        unanswered), then tell the answer-confirmed speakers."""
+        """Call the zone's SIP speakers that have no call up, then tell the answer-confirmed speakers."""
         self.open_zones.add(zone)
+        await self._call_unanswered(zone)
+        await self._tell(zone, broadcast, self.drivers.get(zone, []))
+
+    async def _call_unanswered(self, zone: str) -> list[SpeakerDriver]:
+        """Call the zone's SIP speakers that have no call up (the zone was silent, or an earlier call went
+        unanswered); returns those that answered."""
+        answered = []
         for driver in self.drivers.get(zone, []):
-            if driver.transport == "sip" and driver.speaker not in self.destinations[zone]:
-                if driver.speaker in self._calling:
-                    continue  # a call to it is on its way (another broadcast's announcement)
-                self._calling.add(driver.speaker)
-                try:
-                    address = await driver.open()
-                finally:
-                    self._calling.discard(driver.speaker)
-                if address is not None and zone in self.open_zones:
-                    self.destinations[zone][driver.speaker] = address
-                elif address is not None:  # the zone fell quiet while the speaker answered
-                    await driver.close()
+            speaker = driver.speaker
+            if driver.transport != "sip" or speaker in self.destinations[zone] or speaker in self._calling:
+                continue  # not SIP, up already, or a call to it is on its way (another broadcast's announcement)
+            self._calling.add(driver.speaker)
+            try:
+                address = await driver.open()
+            finally:
+                self._calling.discard(driver.speaker)
+            if address is not None and zone in self.open_zones:
+                self.destinations[zone][driver.speaker] = address
+                answered.append(driver)
+            elif address is not None:  # the zone fell quiet while the speaker answered
+                await driver.close()
+        return answered
+
+    async def _tell(self, zone: str, broadcast: Broadcast, drivers: list[SpeakerDriver]) -> None:
+        """The answer-confirmed ``drivers`` hear of ``broadcast``, if it still has the zone; each that takes it
+        confirms it."""
         announcement = Announcement(broadcast.id, broadcast.kind, int(broadcast.priority),
                                     broadcast.source.get("message"), None)  # fmt: skip
-        for driver in self.drivers.get(zone, []):
+        for driver in drivers:
             if driver.confirms == "answer" and self.arbiter.winner(zone) == broadcast.id:
                 if await driver.announce(announcement):
                     self._confirm(broadcast, driver.speaker)
 
     async def _call_unanswered_again(self) -> None:
         """A SIP speaker that did not answer (down, rebooting) is called again while its zone plays: background
-        music or a long evacuation would otherwise leave it silent until the zone next falls quiet."""
+        music or a long evacuation would otherwise leave it silent until the zone next falls quiet. Only those are
+        told of the broadcast (a vendor HTTP speaker would play its stored message again)."""
         while True:
             await self.clock.sleep(self.settings.sip_retry_s)
             for zone in list(self.open_zones):
                 winner = self.arbiter.winner(zone)
                 broadcast = self.active.get(winner) if winner is not None else None
-                unanswered = [d for d in self.drivers.get(zone, [])
-                              if d.transport == "sip" and d.speaker not in self.destinations[zone]]  # fmt: skip
-                if broadcast is not None and unanswered:
-                    try:
-                        await self._announce(zone, broadcast)
-                    except Exception:  # one zone's failure must not end the retries of the others
-                        log.exception("calling the SIP speakers of %s again failed", zone)
+                if broadcast is None:
+                    continue
+                try:
+                    await self._tell(zone, broadcast, await self._call_unanswered(zone))
+                except Exception:  # one zone's failure must not end the retries of the others
+                    log.exception("calling the SIP speakers of %s again failed", zone)
 
     async def _close_zone(self, zone: str) -> None:
         self.open_zones.discard(zone)

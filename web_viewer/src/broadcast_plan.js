@@ -3,14 +3,7 @@
 // zone, as its box in the list does. The plans are drawn once and then only recoloured, so a click is never lost
 // to a live update.
 import { el } from './dom.js';
-import { area, centroid, drawRooms, label, svg } from './floor_plan.js';
-
-// The font size (m) at which ``text`` fits ``width`` metres: CJK characters are about 1 em wide, others 0.6 em.
-function fitted(text, width, size) {
-  let ems = 0;
-  for (const char of text) ems += char.charCodeAt(0) > 0x2e80 ? 1 : 0.6;
-  return Math.min(size, (0.9 * width) / Math.max(ems, 1));
-}
+import { area, centroid, drawRooms, fitted, label, svg, widthOf } from './floor_plan.js';
 
 export class PaZonePlans {
   // metadata: /api/model/elements; onToggle(zone id) when a zone's room is clicked
@@ -74,12 +67,11 @@ export class PaZonePlans {
       }
       for (const [zone, room] of largest) {
         if (!this.labels.has(zone)) this.labels.set(zone, []);
-        const xs = room.footprint.map((p) => p[0]);
         // The plans are small beside the list: names about 1/30 of the plan's width, readable at 300 px, smaller
         // where the room is too narrow for the name.
         const size = plan.width / 30;
         const node = label(plan, centroid(room.footprint), '', 'label bc-label', size);
-        this.labels.get(zone).push({ node, width: Math.max(...xs) - Math.min(...xs), size });
+        this.labels.get(zone).push({ node, width: widthOf(room.footprint), size });
       }
       plan.root.addEventListener('click', (event) => {
         const zone = event.target.closest?.('[data-zone]')?.dataset.zone;

@@ -49,6 +49,19 @@ export function drawRooms(rooms, attributes = {}, room = (defaults) => defaults)
   return { root, flip, width: maxX - minX, fontSize };
 }
 
+// The font size (m) at which ``text`` fits ``width`` metres: CJK characters are about 1 em wide, others 0.6 em.
+export function fitted(text, width, size) {
+  let ems = 0;
+  for (const char of text) ems += char.charCodeAt(0) > 0x2e80 ? 1 : 0.6;
+  return Math.min(size, (0.9 * width) / Math.max(ems, 1));
+}
+
+// The east-west extent of a footprint ring (m).
+export function widthOf(ring) {
+  const xs = ring.map((p) => p[0]);
+  return Math.max(...xs) - Math.min(...xs);
+}
+
 // A text label at (x, y) of the plan, centred, ``size`` metres high.
 export function label(plan, [x, y], text, className = 'label', size = plan.fontSize) {
   const node = svg('text', {

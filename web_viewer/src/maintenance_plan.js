@@ -1,6 +1,6 @@
 // Where a work order is, as a small floor plan (floor_plan.js): the rooms of its storey, its room filled, its
 // device or element marked. SVG, so a phone draws it at once without loading the 3D model.
-import { centroid, drawRooms, inside, label, svg } from './floor_plan.js';
+import { centroid, drawRooms, fitted, inside, label, svg, widthOf } from './floor_plan.js';
 
 export class FloorPlans {
   // metadata: /api/model/elements; devices: SiteDevices
@@ -34,8 +34,10 @@ export class FloorPlans {
     if (!rooms.length) return null;
     const plan = drawRooms(rooms, { role: 'img', 'data-testid': 'floor-plan', 'data-storey': place.storey },
       (attributes, room) => ({ ...attributes, class: room.guid === place.space ? 'room target' : 'room' }));
-    for (const room of rooms) { // labels over every room's fill
-      label(plan, centroid(room.footprint), roomName(room), room.guid === place.space ? 'label target' : 'label');
+    for (const room of rooms) { // labels over every room's fill, smaller where the room is narrow for its name
+      const text = roomName(room);
+      label(plan, centroid(room.footprint), text, room.guid === place.space ? 'label target' : 'label',
+        fitted(text, widthOf(room.footprint), plan.fontSize));
     }
     if (place.point) {
       const [x, y] = place.point;
