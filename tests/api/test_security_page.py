@@ -48,6 +48,10 @@ KEPT_PAGE_ROW = """(id) => {
     const row = document.querySelector(`[data-testid=pages] [data-testid=page][data-alarm='${id}']`);
     return window.hallSecurity.pages.load().then(() => row.isConnected);
 }"""
+KEPT_DOOR_ROW = """(id) => {
+    const row = document.querySelector(`li[data-door='${id}']`);
+    return window.hallSecurity.doors.refresh().then(() => row.isConnected);
+}"""
 ZONE_KIND_IS = """([zone, kind]) => [...document.querySelectorAll(`[data-testid=bc-plans] [data-zone='${zone}']`)]
     .every((room) => room.dataset.kind === kind)"""
 PAGED_BUTTON = "security-ctl.ebtn_2"  # not the emergency_button scenario's default: its alarm is the page test's own
@@ -342,6 +346,9 @@ async def test_door_unlocked_after_confirmation_and_kpi_charts(desk: Desk) -> No
     doors = (await desk.demo.client.get("/api/doors")).json()
     door = next(d for d in doors if d["locked"] is True)
     row = page.locator(f'li[data-door="{door["id"]}"]')
+    await row.wait_for(timeout=STEP_TIMEOUT_MS)
+    # The panel refreshes every 4 s: an unchanged door keeps its row (and buttons), so a press is never lost.
+    assert await desk.js(KEPT_DOOR_ROW, door["id"]), "the door panel rebuilt the row of a door that did not change"
     await row.get_by_test_id("door-unlock").click()
     await page.get_by_test_id("confirm-ok").click()  # no reason yet: the dialog stays
     assert await page.get_by_test_id("confirm-dialog").is_visible()

@@ -3,7 +3,7 @@
 // CommandRouter: audited, read back) and answered with the device's outcome. Doors of the selected alarm's zone
 // come first.
 import { getJson, postJson } from './api.js';
-import { el } from './dom.js';
+import { KeptRows, el, showInOrder } from './dom.js';
 import { durationText } from './format.js';
 
 const REFRESH_MS = 4000;
@@ -19,6 +19,16 @@ export class DoorPanel {
     this.message = null;
     this.zone = null; // the selected alarm's zone
     this.timer = null;
+    // Redrawn at every refresh (4 s): the heading, list and rows of unchanged doors stay the same elements, so a
+    // press on a door's button is never lost to a redraw between press and release.
+    this.heading = el('h4');
+    this.list = el('ul', { class: 'doors' });
+    this.empty = el('p', { class: 'muted' });
+    this.errorLine = el('p', { class: 'action-message error', role: 'alert' });
+    this.messageLine = el('p', { role: 'status', 'data-testid': 'door-message' });
+    this.rows = new KeptRows({
+      idOf: (door) => door.id, keyOf: (door) => this.rowKey(door), build: (door) => this.row(door),
+    });
   }
 
   async start() {
@@ -45,28 +55,45 @@ export class DoorPanel {
     const t = (key) => this.i18n.t(key);
     const doors = [...this.doors].sort((a, b) => (b.zone === this.zone) - (a.zone === this.zone)
       || this.i18n.name(a.name).localeCompare(this.i18n.name(b.name), this.i18n.lang, { numeric: true }));
-    const rows = doors.map((door) => {
-      const lock = door.locked === null ? t('desk.door_unknown') : door.locked ? t('desk.door_locked') : t('desk.door_unlocked');
-      const open = door.open === null ? '' : door.open ? t('desk.door_open') : t('desk.door_closed');
-      const states = [el('span', { class: `lock ${door.locked === false ? 'unlocked' : ''}`, 'data-testid': 'door-lock' }, lock)];
-      if (open) states.push(el('span', {}, open));
-      if (door.forced) states.push(el('span', { class: 'forced' }, `⚠ ${t('desk.door_forced')}`));
-      if (door.unlocked_until) states.push(el('span', { class: 'muted' }, `${t('desk.relock_at')} ${new Date(door.unlocked_until * 1000).toLocaleTimeString(this.i18n.lang === 'zh' ? 'zh-CN' : 'en-GB')}`));
-      if (door.quality !== 'GOOD') states.push(el('span', { class: 'quality' }, `${door.quality}${door.reason ? `: ${door.reason}` : ''}`));
-      const unlock = el('button', { type: 'button', 'data-testid': 'door-unlock' }, t('desk.unlock'));
-      unlock.addEventListener('click', () => this.confirm(door, 'unlock'));
-      const lockButton = el('button', { type: 'button', 'data-testid': 'door-lock-button' }, t('desk.lock'));
-      lockButton.addEventListener('click', () => this.confirm(door, 'lock'));
-      return el('li', { 'data-door': door.id, class: door.zone === this.zone && this.zone ? 'in-zone' : '' },
-        el('div', { class: 'door-name' }, this.i18n.name(door.name)),
-        el('div', { class: 'door-state' }, ...states),
-        el('div', { class: 'door-buttons' }, unlock, lockButton));
-    });
-    this.panel.replaceChildren(
-      el('h4', {}, t('desk.doors')),
-      ...(this.error ? [el('p', { class: 'action-message error', role: 'alert' }, this.error)] : []),
-      ...(this.message ? [el('p', { class: `action-message ${this.message.kind}`, role: 'status', 'data-testid': 'door-message' }, this.message.text)] : []),
-      rows.length ? el('ul', { class: 'doors' }, ...rows) : el('p', { class: 'muted' }, t('desk.no_doors')));
+    this.heading.textContent = t('desk.doors');
+    this.empty.textContent = t('desk.no_doors');
+    showInOrder(this.list, this.rows.rows(doors));
+    this.errorLine.textContent = this.error ?? '';
+    if (this.message) {
+      this.messageLine.className = `action-message ${this.message.kind}`;
+      this.messageLine.textContent = this.message.text;
+    }
+    showInOrder(this.panel, [
+      this.heading,
+      ...(this.error ? [this.errorLine] : []),
+      ...(this.message ? [this.messageLine] : []),
+      doors.length ? this.list : this.empty,
+    ]);
+  }
+
+  // Everything row() shows of a door, so that an unchanged door keeps its row.
+  rowKey(door) {
+    return JSON.stringify([this.i18n.lang, door.name, door.locked, door.open, door.forced, door.unlocked_until,
+      door.quality, door.reason, door.zone === this.zone && this.zone]);
+  }
+
+  row(door) {
+    const t = (key) => this.i18n.t(key);
+    const lock = door.locked === null ? t('desk.door_unknown') : door.locked ? t('desk.door_locked') : t('desk.door_unlocked');
+    const open = door.open === null ? '' : door.open ? t('desk.door_open') : t('desk.door_closed');
+    const states = [el('span', { class: `lock ${door.locked === false ? 'unlocked' : ''}`, 'data-testid': 'door-lock' }, lock)];
+    if (open) states.push(el('span', {}, open));
+    if (door.forced) states.push(el('span', { class: 'forced' }, `⚠ ${t('desk.door_forced')}`));
+    if (door.unlocked_until) states.push(el('span', { class: 'muted' }, `${t('desk.relock_at')} ${new Date(door.unlocked_until * 1000).toLocaleTimeString(this.i18n.lang === 'zh' ? 'zh-CN' : 'en-GB')}`));
+    if (door.quality !== 'GOOD') states.push(el('span', { class: 'quality' }, `${door.quality}${door.reason ? `: ${door.reason}` : ''}`));
+    const unlock = el('button', { type: 'button', 'data-testid': 'door-unlock' }, t('desk.unlock'));
+    unlock.addEventListener('click', () => this.confirm(door, 'unlock'));
+    const lockButton = el('button', { type: 'button', 'data-testid': 'door-lock-button' }, t('desk.lock'));
+    lockButton.addEventListener('click', () => this.confirm(door, 'lock'));
+    return el('li', { 'data-door': door.id, class: door.zone === this.zone && this.zone ? 'in-zone' : '' },
+      el('div', { class: 'door-name' }, this.i18n.name(door.name)),
+      el('div', { class: 'door-state' }, ...states),
+      el('div', { class: 'door-buttons' }, unlock, lockButton));
   }
 
   confirm(door, action) {
