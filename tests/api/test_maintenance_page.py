@@ -34,6 +34,10 @@ PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
 READY_TIMEOUT_MS = 120_000
 STEP_TIMEOUT_MS = 45_000  # a round's failed item stores a result, a repair order and their audit: >20 s once under load
+KEPT_CARD = """(id) => {
+    const card = document.querySelector(`[data-testid=order-card][data-order='${id}']`);
+    return window.hallMaintenance.refresh('test').then(() => card.isConnected);
+}"""
 DEVICE = "env-ctl"  # the demo's leak controller in the power room: a QR label on it opens its orders
 READY = "window.hallMaintenance && window.hallMaintenance.state !== 'loading'"
 
@@ -259,6 +263,9 @@ async def test_the_page_follows_orders_and_pages_from_the_live_stream(served: Se
     assert await shown(mine["id"], "mine") == "stream"
     await page.locator("[data-testid=segments] [data-tab=mine]").click()
     await page.locator(f'[data-testid=order-card][data-order="{mine["id"]}"]').wait_for(timeout=STEP_TIMEOUT_MS)
+    # Every change in the hall refreshes the lists: an unchanged card stays the same element, so a tap lands.
+    kept = await page.evaluate(KEPT_CARD, mine["id"])
+    assert kept, "a refresh rebuilt the card of an order that did not change"
     to_take = (await served.client.post("/api/workorders", json={**body, "assignee": None})).json()
     assert await shown(to_take["id"], "open") == "stream"
     assigned = await served.client.post(f"/api/workorders/{to_take['id']}/assign", json={"assignee": "maintenance"})

@@ -9,7 +9,7 @@
 import { getJson, postJson } from './api.js';
 import { PRIORITIES, PRIORITY_COLOURS } from './alarm_state.js';
 import { SiteDevices } from './devices.js';
-import { el } from './dom.js';
+import { KeptRows, el, showInOrder } from './dom.js';
 import { WorkOrderStream } from './maintenance_live.js';
 import { OrderDetail, dueText } from './maintenance_order.js';
 import { FloorPlans } from './maintenance_plan.js';
@@ -113,9 +113,26 @@ async function main({ i18n, shell, setState }) {
     quietPoint: devices.points.keys().next().value ?? null,
   });
 
+  // The lists are refreshed at every work-order change in the hall: a card is rebuilt only when what it shows
+  // changed, so a tap on it is never lost to a refresh between touch and release.
+  const empty = el('p', { class: 'muted empty' });
+  const keptCards = new KeptRows({
+    idOf: (order) => order.id,
+    keyOf: (order) => JSON.stringify([i18n.lang, order.id === selected, order.status, order.priority, order.due_at,
+      order.title, detail.where(order)]),
+    build: (order) => card(order),
+  });
+
+  // The time left changes every minute: written into the kept card, not a reason to rebuild it.
+  function showDue(order, button) {
+    const due = button.querySelector('.due');
+    due.textContent = dueText(order, i18n);
+    due.classList.toggle('late', order.due_at < Date.now() / 1000);
+    return button;
+  }
+
   function card(order) {
     const t = (key) => i18n.t(key);
-    const due = dueText(order, i18n);
     const button = el('button', {
       type: 'button', class: `card order${order.id === selected ? ' selected' : ''}`, 'data-order': String(order.id),
       'data-status': order.status, 'data-testid': 'order-card', style: `--priority:${PRIORITY_COLOURS[order.priority]}`,
@@ -123,7 +140,7 @@ async function main({ i18n, shell, setState }) {
     el('div', { class: 'card-head' },
       el('span', { class: 'priority', style: `background:${PRIORITY_COLOURS[order.priority]}` }, t(`alarm.priority.${order.priority}`)),
       el('span', { class: 'status', 'data-status': order.status }, t(`maint.status_${order.status}`)),
-      el('span', { class: `due${order.due_at < Date.now() / 1000 ? ' late' : ''}` }, due)),
+      el('span', { class: 'due' })), // showDue fills it
     el('strong', { class: 'card-title' }, `#${order.id} ${i18n.name(order.title)}`),
     el('span', { class: 'muted' }, detail.where(order) || '—'));
     button.addEventListener('click', () => open(order.id));
@@ -191,7 +208,8 @@ async function main({ i18n, shell, setState }) {
     segments.querySelector('[data-count=round]').textContent = String(round.openCount());
     if (tab === 'round') { round.render(); return; }
     const list = lists[tab];
-    cards.replaceChildren(...(list.length ? list.map(card) : [el('p', { class: 'muted empty' }, t(`maint.empty_${tab}`))]));
+    empty.textContent = t(`maint.empty_${tab}`);
+    showInOrder(cards, list.length ? keptCards.rows(list).map((button, i) => showDue(list[i], button)) : [empty]);
   }
 
   for (const button of document.querySelectorAll('[data-testid=segments] [role=tab]')) {
