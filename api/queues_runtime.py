@@ -44,8 +44,10 @@ class QueueNode:
             from iot_gateway.mqtt_client import SharedMqttClient
             from iot_gateway.mqtt_settings import settings_from_site
 
-            self._mqtt = SharedMqttClient(settings_from_site(runtime.site.mqtt, base_dir=runtime.site_path.parent),
-                                          name="queue-events")  # fmt: skip
+            # A persistent session: ticket events published while this node restarts wait for it at the broker.
+            broker = settings_from_site(runtime.site.mqtt, base_dir=runtime.site_path.parent)
+            session = f"halltwin-{runtime.node_id}-queue-events"
+            self._mqtt = SharedMqttClient(broker, name="queue-events", session=session)
             await self._mqtt.subscribe(topic, lambda _topic, payload: self.service.ingest(payload, f"mqtt:{topic}"))
             self._mqtt.start()
             log.info("queues: ticket events from MQTT topic %s", topic)
@@ -56,7 +58,8 @@ class QueueNode:
 
     async def wait_listening(self, timeout_s: float) -> bool:
         """Whether the ticket-event topic is subscribed (within ``timeout_s``); True without an MQTT topic. Events
-        published before are not this node's: the broker keeps no session for it."""
+        published before this node's first connection ever are not its own (the broker had no session for it yet);
+        those published while it restarts are kept for it."""
         return self._mqtt is None or await self._mqtt.wait_connected(timeout_s)
 
     async def stop(self) -> None:

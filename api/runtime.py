@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +108,16 @@ class HallRuntime:
         # Every device write and door command goes through these (api/command_router.py, api/doors.py).
         self.commands: CommandRouter | None = None
         self.doors: DoorService | None = None
+
+    @property
+    def node_id(self) -> str:
+        """This node, stable across its restarts and distinct from the other nodes of the site: the site, the host
+        and the data directory (``HALLTWIN_NODE_ID`` overrides the last two, e.g. in containers)."""
+        node = os.environ.get("HALLTWIN_NODE_ID")
+        if not node:
+            where = f"{socket.gethostname()}:{self.data_dir.resolve()}"
+            node = f"{socket.gethostname()}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
+        return f"{self.site.site.id}-{node}"
 
     @property
     def store(self) -> Store:

@@ -46,9 +46,13 @@ class SharedMqttClient:
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 5.0,
         max_inflight: int = 100,
+        session: str | None = None,
     ) -> None:
         self.settings = settings
         self.name = name
+        # A persistent session (MQTT clean session off, this stable client id): the broker keeps the subscriptions
+        # and queues QoS 1 messages while this client is away, e.g. during a node restart. None: a new id each time.
+        self.session = session
         self.qos = qos
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
@@ -186,7 +190,8 @@ class SharedMqttClient:
         kwargs: dict[str, Any] = self.settings.client_kwargs()
         client = aiomqtt.Client(
             **kwargs,
-            identifier=f"halltwin-{self.name}-{secrets.token_hex(4)}",
+            identifier=self.session or f"halltwin-{self.name}-{secrets.token_hex(4)}",
+            clean_session=self.session is None,
             will=self._will,
             max_inflight_messages=self._max_inflight,
         )

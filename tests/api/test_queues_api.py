@@ -127,3 +127,37 @@ async def test_long_waits_raise_a_queue_alarm_with_the_advice(hall: tuple[str, H
         shown = next(a for a in (listed if isinstance(listed, list) else listed["alarms"]) if a["id"] == alarm.id)
         assert shown["alarm_class"] == "queue" and shown["zone"] == "win"
         assert "建议增开" in shown["message"]["zh"] and "Open" in shown["message"]["en"]
+
+
+async def test_events_published_while_the_node_restarts_reach_it_afterwards(tmp_path: Path) -> None:
+    """The node's ticket-event subscription is a persistent MQTT session: what the queue system publishes (QoS 1)
+    while the node is down waits at the broker, and the node takes it when it is back, counted once."""
+    broker = MqttBrokerLauncher(workdir=tmp_path / "broker")
+    await broker.start()
+    simulator: QueueSystemSimulator | None = None
+    try:
+        site = queue_site(events_topic=TOPIC)
+        site = site.model_copy(update={"mqtt": site.mqtt.model_copy(update={"port": broker.port})})
+        site_path = tmp_path / "site.yaml"
+        site_path.write_text("# the test builds the site in code\n")
+        first = HallRuntime(site, site_path, tmp_path / "data", poll_devices=False)
+        async with running_app(first):
+            assert first.queues is not None and await first.queues.wait_listening(10.0)
+        state = HallState(hour=9.6, daily_visitors=4000)
+        simulator = QueueSystemSimulator(site, state, SystemClock(), tick_s=3600)  # sends only what the test gives
+        await simulator.start()
+        assert simulator.client is not None and await simulator.client.wait_connected(5.0)
+        t = first.clock.time()
+        events = simulator.backfill(t - 600, t)  # ten minutes of the morning, while the node is down
+        await simulator.client.publish(TOPIC, json.dumps(events), qos=1)
+        again = HallRuntime(site, site_path, tmp_path / "data", poll_devices=False)  # the same node, restarted
+        assert again.node_id == first.node_id
+        async with running_app(again):
+            assert again.queues is not None
+            service = again.queues.service
+            await wait_until(lambda: service.analytics.applied >= len(events), 10.0, "the events kept for the node")
+            assert service.analytics.applied == len(events) and service.journal.refused == 0
+    finally:
+        if simulator is not None:
+            await simulator.stop()
+        await broker.stop()
