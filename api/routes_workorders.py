@@ -29,7 +29,7 @@ from store.workorders import (
     WorkOrderFilter,
     WorkOrderNotFound,
 )
-from twin.site.model import ID_PATTERN
+from twin.site.base_model import ID_PATTERN
 
 router = APIRouter(prefix="/api/workorders", tags=["work orders"])
 

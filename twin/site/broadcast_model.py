@@ -11,23 +11,15 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
+from twin.site.base_model import Ident, Names, Strict
+
 BUILT_IN_MESSAGES = ("evacuation", "emergency", "closing", "music")  # broadcast/messages.py speaks them
-Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=96)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-
-class _Names(_Strict):
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class RtpSpeaker(_Strict):
+class RtpSpeaker(Strict):
     """A speaker that plays G.711 RTP sent to its own address (and reports reception by RTCP)."""
 
     type: Literal["rtp"]
@@ -36,14 +28,14 @@ class RtpSpeaker(_Strict):
     port: int = Field(ge=1024, le=65534, description="Even UDP port of its RTP receiver (RTCP: port + 1)")
 
 
-class MulticastSpeaker(_Strict):
+class MulticastSpeaker(Strict):
     """A speaker listening to its PA zone's multicast group (pa_zones[].multicast); reports by RTCP with its CNAME."""
 
     type: Literal["multicast"]
     device: Ident
 
 
-class SipSpeaker(_Strict):
+class SipSpeaker(Strict):
     """A speaker (or paging gateway) called by SIP with auto-answer; the audio follows as RTP to its SDP answer."""
 
     type: Literal["sip"]
@@ -52,7 +44,7 @@ class SipSpeaker(_Strict):
     answer_within_s: float = Field(default=4.0, gt=0, le=30, description="A page not answered this soon failed")
 
 
-class HttpSpeaker(_Strict):
+class HttpSpeaker(Strict):
     """A speaker with a vendor HTTP API that plays a stored message by id (no live audio)."""
 
     type: Literal["http"]
@@ -64,7 +56,7 @@ class HttpSpeaker(_Strict):
 SpeakerEndpoint = Annotated[RtpSpeaker | MulticastSpeaker | SipSpeaker | HttpSpeaker, Field(discriminator="type")]
 
 
-class EvacuationSettings(_Strict):
+class EvacuationSettings(Strict):
     """The fire-evacuation programme: sounder and voice alternate (GB 50116 4.8.6/4.8.9: 8-20 s and 10-30 s)."""
 
     sounder_s: float = Field(default=10.0, ge=8, le=20, description="Sounder part of each cycle")
@@ -83,13 +75,13 @@ class EvacuationSettings(_Strict):
         return self
 
 
-class StoredMessage(_Strict):
+class StoredMessage(Strict):
     """A message of the library: a WAV file (relative to the site file) or a text spoken by the offline TTS."""
 
     id: Ident
-    name: _Names
+    name: Names
     file: str | None = None
-    text: _Names | None = None
+    text: Names | None = None
     kind: Literal["page", "emergency", "notice", "music"] = "notice"
 
     @model_validator(mode="after")
@@ -99,7 +91,7 @@ class StoredMessage(_Strict):
         return self
 
 
-class QueueCallSettings(_Strict):
+class QueueCallSettings(Strict):
     """Spoken queue calls (T/ZAS 4012 7.1.3.4): 'please ticket A023 to window 5' in the window's PA zone."""
 
     silent: bool = Field(default=False, description="true: calls are shown on the displays only, never spoken")
@@ -107,7 +99,7 @@ class QueueCallSettings(_Strict):
     repeat: int = Field(default=1, ge=1, le=3, description="How many times a call is spoken")
 
 
-class BroadcastSettings(_Strict):
+class BroadcastSettings(Strict):
     """How this node broadcasts: its RTP source, the codec, speakers, messages, evacuation and recording."""
 
     source_host: str = Field(default="127.0.0.1", description="Local address the RTP/RTCP/SIP sockets bind to")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from twin.site.base_model import ID_PATTERN, Strict
 from twin.site.homography import HomographyError, solve_homography
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 XY = Annotated[tuple[float, float], Field(strict=False)]  # YAML gives lists
 
 
@@ -21,16 +21,13 @@ def video_file(source: str, base_dir: Path | None) -> Path | None:
     return base_dir / path if not path.is_absolute() and base_dir is not None else path
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-
-class CalibrationPair(_Strict):
+class CalibrationPair(Strict):
     image: XY = Field(description="Pixel (x, y) in the camera frame, origin top-left")
     floor: XY = Field(description="The same spot on the floor plan, metres (x, y) in the storey's coordinates")
 
 
-class CountingLine(_Strict):
+class CountingLine(Strict):
     """A virtual line across a walking path; a person whose foot point crosses it counts once, in or out."""
 
     id: Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
@@ -47,14 +44,14 @@ class CountingLine(_Strict):
         return self
 
 
-class ImageZone(_Strict):
+class ImageZone(Strict):
     """A polygon of the image (a queue, a waiting area) whose occupancy is published."""
 
     id: Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
     polygon: list[XY] = Field(min_length=3, description="Image pixels; foot points inside count as occupants")
 
 
-class CameraConnection(_Strict):
+class CameraConnection(Strict):
     """A camera analysed by the gateway: decoding and detection run in a worker process per camera."""
 
     type: Literal["camera"]
@@ -115,7 +112,7 @@ class CameraConnection(_Strict):
 CameraMeasure = Literal["people", "line_in", "line_out", "zone_occupancy", "positions", "fps"]
 
 
-class CameraAddress(_Strict):
+class CameraAddress(Strict):
     """What a camera point publishes: people in view, a line's in/out totals, a zone's occupancy, the floor
     positions (JSON text `[[x, y, track], ...]` in metres) or the analysed frame rate."""
 

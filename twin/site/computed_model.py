@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
+from twin.site.base_model import ID_PATTERN, Strict
+
 ComputedSource = Literal["queues", "crowding"]
 # Per service (ref: a service id): people waiting, waits (minutes), service time, today's tickets, the forecast.
 SERVICE_MEASURES = (
@@ -28,18 +29,15 @@ ComputedMeasure = Literal[
 ]  # fmt: skip
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-
-class ComputedConnection(_Strict):
+class ComputedConnection(Strict):
     """A virtual device whose points a HallTwin service computes (no driver, no polling)."""
 
     type: Literal["computed"]
     source: ComputedSource = Field(description="queues: the queue analytics; crowding: the occupancy fusion")
 
 
-class ComputedAddress(_Strict):
+class ComputedAddress(Strict):
     """Which figure of the source a point carries, and of what (a service, window group or zone id)."""
 
     type: Literal["computed"]

@@ -14,31 +14,17 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from twin.site.bacnet_names import OBJECT_TYPES, PROPERTIES
+from twin.site.base_model import Ident, IfcGuid, Names, Strict
 from twin.site.broadcast_model import BroadcastSettings, multicast_group
 from twin.site.camera_model import CameraAddress, CameraConnection, check_camera_refs
 from twin.site.computed_model import ComputedAddress, ComputedConnection
 from twin.site.suggest import did_you_mean
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
-Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=96)]
-# IFC GlobalIds are 22 characters of the IFC base-64 alphabet.
-IfcGuid = Annotated[str, Field(pattern=r"^[0-9A-Za-z_$]{22}$")]
 # The user roles (store.users.Role holds the same names; twin imports nothing above it, so they are repeated here).
 RoleName = Literal["admin", "facility", "security", "maintenance", "manager"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class Names(Strict):
-    """A user-facing name, Chinese first."""
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class ZoneType(StrEnum):
