@@ -101,6 +101,7 @@ export class ScreenCharts {
     const t = (k) => this.i18n.t(k);
     const r = this.rem();
     const priorities = ['critical', 'high', 'medium', 'low'];
+    const total = priorities.reduce((sum, p) => sum + (byPriority[p] ?? 0), 0);
     const statuses = ['open', 'assigned', 'acknowledged', 'in_progress', 'resolved'];
     this.charts.get('alarms').setOption({
       ...this.base(),
@@ -112,9 +113,12 @@ export class ScreenCharts {
       title: [{ text: t('screen.alarms_open'), left: '24%', top: 0, textAlign: 'center',
         textStyle: { color: TEXT, fontSize: 0.75 * r, fontWeight: 'normal' } },
       { text: t('screen.orders'), left: '77%', top: 0, textAlign: 'center',
-        textStyle: { color: TEXT, fontSize: 0.75 * r, fontWeight: 'normal' } }],
+        textStyle: { color: TEXT, fontSize: 0.75 * r, fontWeight: 'normal' } },
+      // The total in the ring's middle; with none, the ring says so instead of standing empty.
+      { text: total ? String(total) : t('screen.no_alarms'), left: '24%', top: '55%', textAlign: 'center',
+        textVerticalAlign: 'middle', textStyle: { color: total ? '#e9f2fb' : TEXT, fontSize: (total ? 1.4 : 0.62) * r } }],
       series: [
-        { type: 'pie', radius: ['38%', '66%'], center: ['24%', '55%'], minAngle: 4,
+        { type: 'pie', radius: ['34%', '56%'], center: ['24%', '55%'], minAngle: 4,
           label: { color: TEXT, fontSize: 0.72 * r, formatter: '{b} {c}' },
           data: priorities.filter((p) => byPriority[p] > 0).map((p) => ({ name: t(`screen.priority.${p}`),
             value: byPriority[p], itemStyle: { color: PRIORITY_COLOURS[p] } })),
