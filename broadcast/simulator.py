@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 REPORT_EVERY_S = 1.0
 PLAYING_WITHIN_S = 0.3  # a speaker that received a packet this recently is playing
 KEEP_SECONDS = 600  # audio kept per simulator (G.711: 8 kB a second)
+KEEP_STREAMS = 1000  # streams (SSRCs) kept per simulator
 
 
 @dataclass
@@ -55,6 +56,7 @@ class SpeakerSimulator:
         self.group = group
         self.requested_sip_port = sip_port
         self.receptions: list[Reception] = []
+        self._kept_bytes = 0  # the payload bytes of the receptions kept
         self.sip_calls = 0
         self.sip_byes = 0
         self.ssrc = random.randrange(1, 1 << 32)
@@ -139,6 +141,7 @@ class SpeakerSimulator:
         current.packets += 1
         current.highest_sequence = packet.sequence
         current.payload += packet.payload
+        self._kept_bytes += len(packet.payload)
         self._trim()
         last = self._reported.get(packet.ssrc)
         if last is None or now - last >= REPORT_EVERY_S:
@@ -154,9 +157,12 @@ class SpeakerSimulator:
                     log.debug("speaker %s RTCP: %s", self.speaker, exc)
 
     def _trim(self) -> None:
-        total = sum(len(r.payload) for r in self.receptions)
-        while total > KEEP_SECONDS * 8000 and len(self.receptions) > 1:
-            total -= len(self.receptions.pop(0).payload)
+        # Once per packet: constant time. Streams from two sources at once (a misconfigured site) start a new
+        # Reception at every switch of SSRC, so their number is bounded as well as their audio.
+        while len(self.receptions) > 1 and (
+            self._kept_bytes > KEEP_SECONDS * 8000 or len(self.receptions) > KEEP_STREAMS
+        ):
+            self._kept_bytes -= len(self.receptions.pop(0).payload)
 
     # --- SIP (answers at once, like a paging speaker set to auto-answer) -----------------------------------
 
