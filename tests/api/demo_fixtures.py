@@ -116,7 +116,8 @@ async def running_demo(tmp_path: Path, model_cache: Path | None = None) -> Async
                 runtime.cache_dir = model_cache
             app = create_app(runtime, extra_routers=[scenario_router(hall)])
             app.state.demo = True  # as `halltwin demo` does: /api/health says so, and the viewer offers the scenarios
-            async with running_app(runtime, app) as url, httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+            # 30 s: when the suite's browser modules overlap on two cores, a login (Argon2) was seen to take > 10 s.
+            async with running_app(runtime, app) as url, httpx.AsyncClient(base_url=url, timeout=30.0) as client:
                 # Logged in as facility: points, history, /ws and the scenario controls are for staff only.
                 client.headers.update(await staff_headers(runtime, client))
                 yield DemoHall(url, client, runtime, hall, broker, layout)
