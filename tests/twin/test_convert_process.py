@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.peers import SHARED, wait_until
+from twin import child_job
 from twin.bim.convert_process import ConversionFailed, convert_cached_in_process
+from twin.bim.glb_export import convert_cached
 
 FZK_IFC = SHARED / "ifc" / "AC20-FZK-Haus.ifc"
 
@@ -73,3 +79,36 @@ async def test_cancelling_ends_the_child(fzk_ifc: Path, tmp_path: Path) -> None:
     assert converters_for(tmp_path) == []
     # The child ended on SIGTERM and removed what it had half written: only the cache's lock file is left.
     assert suffixes_in(tmp_path) in ([], [".lock"])
+
+
+async def test_a_child_that_has_to_be_killed_leaves_nothing_either(
+    fzk_ifc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(child_job, "TERMINATE_GRACE_S", 0.5)
+    task = asyncio.create_task(convert_cached_in_process(fzk_ifc, tmp_path))
+    await wait_until(lambda: ".tmp" in suffixes_in(tmp_path), 30.0, "the child writing the GLB", interval_s=0.02)
+    [child] = converters_for(tmp_path)
+    os.kill(child, signal.SIGSTOP)  # a stopped child cannot act on SIGTERM: only SIGKILL ends it
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert converters_for(tmp_path) == []
+    assert suffixes_in(tmp_path) in ([], [".lock"])
+
+
+def test_the_next_conversion_removes_what_a_killed_converter_left(fzk_ifc: Path, tmp_path: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "twin.bim.convert_process", str(fzk_ifc), str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30.0
+        while ".tmp" not in suffixes_in(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        child.kill()  # as SIGKILL, the OOM killer or a power cut would: no clean-up of its own
+    finally:
+        child.wait()
+    assert ".tmp" in suffixes_in(tmp_path)
+    result = convert_cached(fzk_ifc, tmp_path)
+    assert not result.cached
+    assert suffixes_in(tmp_path) == [".glb", ".json", ".lock"]

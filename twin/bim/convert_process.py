@@ -8,12 +8,13 @@ result or the error; cancelling the caller ends the child).
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
 from twin.bim.errors import IfcLoadError
-from twin.bim.glb_export import ConversionResult, convert_cached
+from twin.bim.glb_export import ConversionResult, clear_interrupted, convert_cached
 from twin.child_job import answer_as_child, run_child
 
 
@@ -23,7 +24,13 @@ class ConversionFailed(Exception):
 
 async def convert_cached_in_process(ifc_path: Path, cache_dir: Path) -> ConversionResult:
     """convert_cached(ifc_path, cache_dir) in a child process; ConversionFailed with the reason on failure."""
-    child = await run_child("twin.bim.convert_process", str(ifc_path), str(cache_dir))
+    try:
+        child = await run_child("twin.bim.convert_process", str(ifc_path), str(cache_dir))
+    except asyncio.CancelledError:
+        # The child has ended; one that had to be killed (a busy machine, a long stretch in the geometry kernel)
+        # could not remove its half-written files itself.
+        await asyncio.to_thread(clear_interrupted, ifc_path, cache_dir)
+        raise
     if not child.ok:
         raise ConversionFailed(child.failure("converter"))
     answer = child.answer

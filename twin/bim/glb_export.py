@@ -159,15 +159,45 @@ def cache_key(ifc_path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
+def _exclusive(lock_path: Path, wait: bool = True) -> Iterator[bool]:
+    """Hold the key's lock (True); with ``wait=False`` yield False at once when another caller holds it."""
     # flock locks belong to the open file description: two threads opening the lock file exclude each other
     # just like two processes do.
     with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_unfinished(cache: Path, key: str) -> list[Path]:
+    """Remove the key's temp files; only under the key's lock, where no one is writing them."""
+    # A writer that was killed (SIGKILL, OOM, power loss) never reached its own clean-up.
+    unfinished = [*cache.glob(f".{key}.glb.*.tmp"), *cache.glob(f".{key}.elements.json.*.tmp")]
+    for path in unfinished:
+        path.unlink(missing_ok=True)
+    if unfinished:
+        log.info("removed %d unfinished conversion file(s) of %s in %s", len(unfinished), key[:12], cache)
+    return unfinished
+
+
+def clear_interrupted(ifc_path: str | Path, cache_dir: str | Path) -> list[Path]:
+    """After a converter of ``ifc_path`` was stopped: remove what it left half-written, unless another is at work."""
+    cache = Path(cache_dir)
+    try:
+        key = cache_key(Path(ifc_path))
+    except IfcLoadError:
+        return []  # the model is gone or unreadable: no converter of it got as far as writing
+    if not (cache / f"{key}.lock").exists():
+        return []  # it never got as far as the lock, so it wrote nothing
+    with _exclusive(cache / f"{key}.lock", wait=False) as held:
+        # Not held: another converter of the same model is at work; it removed the leftovers when it took the lock.
+        return _remove_unfinished(cache, key) if held else []
 
 
 def _cached(glb: Path, elements: Path, started: float) -> ConversionResult | None:
@@ -193,6 +223,7 @@ def convert_cached(ifc_path: str | Path, cache_dir: str | Path, progress: bool =
     with _exclusive(cache / f"{key}.lock"):
         if (hit := _cached(glb, elements, started)) is not None:
             return hit  # another caller converted it while we waited
+        _remove_unfinished(cache, key)
         result = convert(source, glb, progress=progress)
     return ConversionResult(result.glb_path, result.elements_path, result.glb_bytes, result.elements,
                             time.perf_counter() - started, cached=False)
