@@ -27,6 +27,7 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "raised_at": iso(alarm.raised_at), "acked_at": iso(alarm.acked_at), "acked_by": alarm.acked_by,
         "cleared_at": iso(alarm.cleared_at), "reset_at": iso(alarm.reset_at), "reset_by": alarm.reset_by,
         "camera": alarm.camera, "plan": alarm.plan, "work_order": alarm.work_order, "comments": alarm.comments,
+        "revision": alarm.revision,
     }  # fmt: skip
 
 

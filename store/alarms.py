@@ -56,6 +56,7 @@ alarms = sa.Table(
     sa.Column("work_order", sa.Integer),
     sa.Column("comments", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
 )
 
 alarm_events = sa.Table(
@@ -123,6 +124,8 @@ class Alarm:
     work_order: int | None = None
     comments: int = 0
     updated_at: float = 0.0
+    # One more at every write of the row: a page keeps the newest view of an alarm when answers and /ws frames cross.
+    revision: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -224,6 +227,8 @@ class AlarmRepository:
     async def apply(self, changes: Sequence[AlarmChange]) -> None:
         if not changes:
             return
+        for alarm in {id(c.alarm): c.alarm for c in changes}.values():
+            alarm.revision += 1
         async with self._engine.begin() as conn:
             await self._insert_new(conn, [c.alarm for c in changes if c.alarm.id == 0])
             updates = [c.alarm for c in changes if c.alarm.id != 0]
@@ -295,7 +300,9 @@ class AlarmRepository:
         """Link an alarm to its work order (the follow-up service calls this)."""
         async with self._engine.begin() as conn:
             await conn.execute(
-                alarms.update().where(alarms.c.id == alarm_id).values(work_order=work_order, updated_at=at)
+                alarms.update().where(alarms.c.id == alarm_id).values(
+                    work_order=work_order, updated_at=at, revision=alarms.c.revision + 1
+                )
             )
 
     async def count(self, *, open_only: bool = False) -> int:

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test package: the shared data folder and leftover-task detection."""
+"""Fixtures shared by every test package: the shared data folder and leftover-task detection; the xdist scheduler."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.peers import SHARED
+from tests.scheduling import ModulesAndDemoBrowsers
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> ModulesAndDemoBrowsers | None:
+    """Ours in place of ``--dist loadfile`` (tests/scheduling.py); xdist's own for any other mode."""
+    return ModulesAndDemoBrowsers(config, log) if config.getvalue("dist") == "loadfile" else None
 
 
 @pytest.fixture

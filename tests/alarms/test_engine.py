@@ -245,3 +245,28 @@ async def test_set_work_order_is_an_updated_transition_stored_then_heard(harness
     heard = len(h.events)
     assert await h.engine.set_work_order(alarm.id, 43, h.clock.time()) is False  # closed: not the engine's
     assert len(h.events) == heard and (await h.store.alarms.get(alarm.id)).work_order == 42  # type: ignore[union-attr]
+
+
+async def test_every_stored_view_of_an_alarm_has_a_higher_revision_also_after_a_restart(
+    harness_factory: Any, db_url: str
+) -> None:
+    """A page drops a view older than the one it shows (web_viewer/src/alarm_feed.js): the revision must grow
+    with every write of the row, in the published events too, and go on from the stored one after a restart."""
+    clock = ManualClock()
+    h: Harness = await harness_factory(url=db_url, clock=clock)
+    await h.feed(("sec.ebtn_1", True))
+    alarm = h.open("emergency_button.sec.ebtn_1")
+    await AlarmOperator(h.engine).ack(alarm.id, SECURITY)
+    await h.feed(("sec.ebtn_1", False))
+    await h.clock.advance(0)
+    heard = [e.alarm.revision for e in h.events if e.alarm.id == alarm.id]
+    assert heard == sorted(heard) and len(set(heard)) == 3, heard  # raised, acked, released: three views
+    stored = await h.store.alarms.get(alarm.id)
+    assert stored is not None and stored.revision == heard[-1]
+    await h.engine.stop()
+    again: Harness = await harness_factory(url=db_url, clock=clock)
+    await AlarmOperator(again.engine).reset(alarm.id, SECURITY, "released on site")
+    await again.clock.advance(0)
+    assert [e.alarm.revision for e in again.events if e.alarm.id == alarm.id] == [heard[-1] + 1]
+    await again.store.alarms.set_work_order(alarm.id, 7, clock.time())  # closed: the row alone takes the link
+    assert (await again.store.alarms.get(alarm.id)).revision == heard[-1] + 2  # type: ignore[union-attr]

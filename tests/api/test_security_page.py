@@ -23,6 +23,7 @@ from store import Role
 from tests.api.auth_helpers import browser_cookies
 from tests.api.demo_fixtures import DemoHall, running_demo
 from tests.api.server import CHROMIUM_ARGS, chromium_executable, keep_screenshot
+from tests.peers import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -55,6 +56,8 @@ KEPT_DOOR_ROW = """(id) => {
 ZONE_KIND_IS = """([zone, kind]) => [...document.querySelectorAll(`[data-testid=bc-plans] [data-zone='${zone}']`)]
     .every((room) => room.dataset.kind === kind)"""
 PAGED_BUTTON = "security-ctl.ebtn_2"  # not the emergency_button scenario's default: its alarm is the page test's own
+CROSSED_BUTTON = "security-ctl.ebtn_3"  # the crossing answer test's own
+ONE_ACK = "**/api/alarms/*/ack"
 DESK_READY = (
     "window.hallSecurity && window.hallSecurity.state === 'ready' && window.hallSecurity.scene.state !== 'loading'"
 )
@@ -349,6 +352,50 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         assert desk.errors == []
     finally:
         await page.set_viewport_size(FULL_HD)
+        await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
+
+
+async def test_an_action_answer_that_arrives_after_a_newer_frame_does_not_undo_it(desk: Desk) -> None:
+    """The answer to the page's acknowledge is held back until the /ws frame of a later change (the button
+    released on site) has been shown: the page keeps the newer view (the reset it now allows stays allowed)."""
+    page = desk.page
+    pressed = await desk.demo.client.post(
+        "/api/demo/scenarios/emergency_button/start", params={"target": CROSSED_BUTTON}
+    )
+    assert pressed.status_code == 200, pressed.text
+    release = asyncio.Event()
+    answered: list[int] = []
+
+    async def hold_the_answer(route: Any) -> None:
+        response = await route.fetch()
+        answered.append(response.status)
+        await release.wait()
+        await route.fulfill(response=response)
+
+    try:
+        button = await desk.alarm_id(f"emergency_button.{CROSSED_BUTTON}")
+        await desk.select(button)
+        await page.route(ONE_ACK, hold_the_answer)
+        await page.get_by_test_id("ack").click()
+        acked = await desk.until_server(button, "acknowledged in the page", lambda a: a["state"] == "ack")
+        assert acked["active"]
+        await wait_until(lambda: answered, STEP_TIMEOUT_MS / 1000, "the held answer to the acknowledge")
+        assert answered == [200]
+        released = await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
+        assert released.status_code == 200, released.text
+        await page.locator("[data-testid=reset]:enabled").wait_for(timeout=ALARM_TIMEOUT_MS)  # the frame shown
+        release.set()
+        done = page.get_by_test_id("action-message").filter(has_text=DESK_ZH["desk.acked_ok"])
+        await done.wait_for(timeout=STEP_TIMEOUT_MS)  # the page has taken the older answer now
+        assert await desk.js("(id) => window.hallSecurity.feed.get(id).active", button) is False
+        assert await page.get_by_test_id("reset").is_enabled(), "an older answer undid the release shown"
+        await page.get_by_test_id("reset").click()
+        await page.get_by_test_id("confirm-ok").click()
+        await desk.until_server(button, "reset in the page", lambda a: a["reset_by"] == "security")
+        assert desk.errors == []
+    finally:
+        release.set()
+        await page.unroute(ONE_ACK, hold_the_answer)
         await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
 
 

@@ -6,6 +6,7 @@ import { getJson, postJson } from './api.js';
 import {
   PRIORITY_COLOURS, STATE_STYLES, canShelve, isShelved, lifeSafety, needsAck, resettable, shownState, timeText,
 } from './alarm_state.js';
+import { notOlder } from './alarm_feed.js';
 import { el } from './dom.js';
 import { durationText } from './format.js';
 import { KeptForms, keepFocus } from './kept_forms.js';
@@ -43,7 +44,7 @@ export class AlarmDetail {
 
   // A transition of the alarm shown (from /ws): keep the form the user is typing in, refresh the rest.
   update(alarm) {
-    if (!this.alarm || alarm.id !== this.alarm.id) return;
+    if (!this.alarm || alarm.id !== this.alarm.id || !notOlder(alarm, this.alarm)) return;
     this.alarm = alarm;
     this.render();
     this.load();
@@ -71,7 +72,7 @@ export class AlarmDetail {
       this.message = { kind: 'ok', text: this.i18n.t(okKey) };
       this.shelving = false;
       this.kept.drop(`shelve:${this.alarm.id}:${this.i18n.lang}`); // shelving again starts from a fresh form
-      this.alarm = alarm;
+      if (notOlder(alarm, this.alarm)) this.alarm = alarm; // a /ws frame may have brought a newer view already
       this.onAlarm(alarm);
       await this.load();
     } catch (error) {
