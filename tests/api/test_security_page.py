@@ -58,6 +58,11 @@ ZONE_KIND_IS = """([zone, kind]) => [...document.querySelectorAll(`[data-testid=
 PAGED_BUTTON = "security-ctl.ebtn_2"  # not the emergency_button scenario's default: its alarm is the page test's own
 CROSSED_BUTTON = "security-ctl.ebtn_3"  # the crossing answer test's own
 ONE_ACK = "**/api/alarms/*/ack"
+
+
+def is_pages_list(url: str) -> bool:
+    """The route of the pages panel's refresh (GET /api/pages?limit=...)."""
+    return "/api/pages?" in url
 DESK_READY = (
     "window.hallSecurity && window.hallSecurity.state === 'ready' && window.hallSecurity.scene.state !== 'loading'"
 )
@@ -309,6 +314,20 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
     page = desk.page
     await page.evaluate("window.notReloaded = true")
     frames_before = await desk.js("window.hallSecurity.pages.frames")
+    # A refresh of the pages asked for before the press, and answered only after the page's /ws frame has shown
+    # it: the older list must not take the page away again.
+    release_the_list = asyncio.Event()
+    listed_before: list[int] = []
+
+    async def hold_the_list(route: Any) -> None:
+        response = await route.fetch()
+        listed_before.append(response.status)
+        await release_the_list.wait()
+        await route.fulfill(response=response)
+
+    await page.route(is_pages_list, hold_the_list)
+    stale_refresh = asyncio.ensure_future(desk.js("window.hallSecurity.pages.load()"))
+    await wait_until(lambda: listed_before, STEP_TIMEOUT_MS / 1000, "the list asked for before the press")
     pressed = await desk.demo.client.post("/api/demo/scenarios/emergency_button/start", params={"target": PAGED_BUTTON})
     assert pressed.status_code == 200, pressed.text  # the simulated controller holds it; the gateway polls it
     try:
@@ -317,6 +336,10 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         item = page.locator(f'[data-testid=pages] [data-testid=page][data-alarm="{button}"]')
         await item.wait_for(timeout=STEP_TIMEOUT_MS)
         assert await desk.js("window.notReloaded === true && window.hallSecurity.pages.frames") > frames_before
+        release_the_list.set()
+        await stale_refresh
+        await page.unroute(is_pages_list, hold_the_list)
+        assert await item.count() == 1, "a list asked for before the page arrived took it away again"
         # Unacknowledged pages first (the newest on top): this one leads, and none is below an acknowledged one.
         acked_flags = await page.locator("[data-testid=pages] [data-testid=page]").evaluate_all(
             "(items) => items.map((li) => li.dataset.acked)"
@@ -351,6 +374,8 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         assert layout[0] <= layout[1], f"the desk is wider than the screen: {layout}"
         assert desk.errors == []
     finally:
+        release_the_list.set()
+        await page.unroute(is_pages_list, hold_the_list)
         await page.set_viewport_size(FULL_HD)
         await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
 

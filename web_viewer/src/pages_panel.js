@@ -3,7 +3,8 @@
 // camera) or an overdue work order; each shows its reason and title, links to what it is about, and has a button
 // to acknowledge it (POST /api/pages/{id}/ack, which keeps who and when). Unacknowledged pages come first; a
 // panel may show the acknowledged ones after them, with who saw them. add() takes the /ws "page" frames (a new
-// page, or one acknowledged at another desk); load() is the fallback refresh. Texts: the "paging" i18n bundle.
+// page, or one acknowledged at another desk); load() is the fallback refresh, and never undoes what a frame
+// brought while it was on its way. Texts: the "paging" i18n bundle.
 import { getJson, postJson } from './api.js';
 import { timeText } from './alarm_state.js';
 import { KeptRows, el, showInOrder } from './dom.js';
@@ -30,6 +31,8 @@ export class PagesPanel {
     this.error = null; // what went wrong last, in words (a load or an acknowledgement)
     this.loads = 0; // completed loads (tests read it)
     this.frames = 0; // /ws page frames taken
+    // Per load on its way: the pages heard meanwhile (frames, acknowledgements), newer than what it will answer.
+    this.heardDuringLoads = new Set();
     // The panel is redrawn at every page frame: its heading, list and unchanged rows stay the same elements, so
     // a press on an acknowledge button or a link is not lost to a redraw between press and release.
     this.count = el('span', { class: 'page-count', 'data-testid': 'page-count' });
@@ -45,11 +48,16 @@ export class PagesPanel {
 
   async load() {
     const query = `limit=${this.limit}${this.withAcked ? '' : '&unacked=true'}`;
+    const heard = new Map();
+    this.heardDuringLoads.add(heard);
     try {
-      this.keep(await getJson(`/api/pages?${query}`));
+      const loaded = await getJson(`/api/pages?${query}`);
+      this.keep([...heard.values(), ...loaded.filter((page) => !heard.has(page.id))]);
       this.error = null;
     } catch (error) {
       this.error = `${this.i18n.t('paging.failed')} ${error.message}`;
+    } finally {
+      this.heardDuringLoads.delete(heard);
     }
     this.loads += 1;
     this.render();
@@ -58,8 +66,15 @@ export class PagesPanel {
   // A page frame from /ws: a new page, or a known one now acknowledged (perhaps at another desk).
   add(page) {
     this.frames += 1;
-    this.keep([page, ...this.pages.filter((known) => known.id !== page.id)]);
+    this.update(page);
     this.render();
+  }
+
+  // A newer state of one page (a frame, or the answer to our acknowledgement): a page is only ever acknowledged,
+  // so this state stays the newest, also over the answer of a load that was asked for before it.
+  update(page) {
+    for (const heard of this.heardDuringLoads) heard.set(page.id, page);
+    this.keep([page, ...this.pages.filter((known) => known.id !== page.id)]);
   }
 
   keep(pages) {
@@ -71,8 +86,7 @@ export class PagesPanel {
   async ack(page, button) {
     button.disabled = true;
     try {
-      const acked = await postJson(`/api/pages/${page.id}/ack`);
-      this.keep([acked, ...this.pages.filter((known) => known.id !== page.id)]);
+      this.update(await postJson(`/api/pages/${page.id}/ack`));
       this.error = null;
     } catch (error) {
       this.error = `${this.i18n.t('paging.ack_failed')} ${error.message}`;
