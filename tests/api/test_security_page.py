@@ -72,6 +72,26 @@ ALARM_WITH_RULE = """(prefix) => {
 }"""
 
 
+class HeldAnswers:
+    """A route handler: each request goes to the server at once, and its real answer reaches the page only after
+    ``release`` is set (an answer that arrives after newer /ws frames)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.statuses: list[int] = []
+
+    async def __call__(self, route: Any) -> None:
+        response = await route.fetch()
+        self.statuses.append(response.status)
+        await self.release.wait()
+        await route.fulfill(response=response)
+
+    async def answered(self, what: str) -> int:
+        """The status of the first answer held, once the server has given it."""
+        await wait_until(lambda: self.statuses, STEP_TIMEOUT_MS / 1000, what)
+        return self.statuses[0]
+
+
 class Desk:
     """The demo hall and one browser page on the security desk, logged in as security."""
 
@@ -316,18 +336,10 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
     frames_before = await desk.js("window.hallSecurity.pages.frames")
     # A refresh of the pages asked for before the press, and answered only after the page's /ws frame has shown
     # it: the older list must not take the page away again.
-    release_the_list = asyncio.Event()
-    listed_before: list[int] = []
-
-    async def hold_the_list(route: Any) -> None:
-        response = await route.fetch()
-        listed_before.append(response.status)
-        await release_the_list.wait()
-        await route.fulfill(response=response)
-
-    await page.route(is_pages_list, hold_the_list)
+    held_list = HeldAnswers()
+    await page.route(is_pages_list, held_list)
     stale_refresh = asyncio.ensure_future(desk.js("window.hallSecurity.pages.load()"))
-    await wait_until(lambda: listed_before, STEP_TIMEOUT_MS / 1000, "the list asked for before the press")
+    await held_list.answered("the list asked for before the press")
     pressed = await desk.demo.client.post("/api/demo/scenarios/emergency_button/start", params={"target": PAGED_BUTTON})
     assert pressed.status_code == 200, pressed.text  # the simulated controller holds it; the gateway polls it
     try:
@@ -336,9 +348,9 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         item = page.locator(f'[data-testid=pages] [data-testid=page][data-alarm="{button}"]')
         await item.wait_for(timeout=STEP_TIMEOUT_MS)
         assert await desk.js("window.notReloaded === true && window.hallSecurity.pages.frames") > frames_before
-        release_the_list.set()
+        held_list.release.set()
         await stale_refresh
-        await page.unroute(is_pages_list, hold_the_list)
+        await page.unroute(is_pages_list, held_list)
         assert await item.count() == 1, "a list asked for before the page arrived took it away again"
         # Unacknowledged pages first (the newest on top): this one leads, and none is below an acknowledged one.
         acked_flags = await page.locator("[data-testid=pages] [data-testid=page]").evaluate_all(
@@ -374,8 +386,8 @@ async def test_emergency_button_pages_the_open_desk_and_the_page_is_acknowledged
         assert layout[0] <= layout[1], f"the desk is wider than the screen: {layout}"
         assert desk.errors == []
     finally:
-        release_the_list.set()
-        await page.unroute(is_pages_list, hold_the_list)
+        held_list.release.set()
+        await page.unroute(is_pages_list, held_list)
         await page.set_viewport_size(FULL_HD)
         await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
 
@@ -388,28 +400,19 @@ async def test_an_action_answer_that_arrives_after_a_newer_frame_does_not_undo_i
         "/api/demo/scenarios/emergency_button/start", params={"target": CROSSED_BUTTON}
     )
     assert pressed.status_code == 200, pressed.text
-    release = asyncio.Event()
-    answered: list[int] = []
-
-    async def hold_the_answer(route: Any) -> None:
-        response = await route.fetch()
-        answered.append(response.status)
-        await release.wait()
-        await route.fulfill(response=response)
-
+    held_ack = HeldAnswers()
     try:
         button = await desk.alarm_id(f"emergency_button.{CROSSED_BUTTON}")
         await desk.select(button)
-        await page.route(ONE_ACK, hold_the_answer)
+        await page.route(ONE_ACK, held_ack)
         await page.get_by_test_id("ack").click()
         acked = await desk.until_server(button, "acknowledged in the page", lambda a: a["state"] == "ack")
         assert acked["active"]
-        await wait_until(lambda: answered, STEP_TIMEOUT_MS / 1000, "the held answer to the acknowledge")
-        assert answered == [200]
+        assert await held_ack.answered("the answer to the acknowledge") == 200
         released = await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
         assert released.status_code == 200, released.text
         await page.locator("[data-testid=reset]:enabled").wait_for(timeout=ALARM_TIMEOUT_MS)  # the frame shown
-        release.set()
+        held_ack.release.set()
         done = page.get_by_test_id("action-message").filter(has_text=DESK_ZH["desk.acked_ok"])
         await done.wait_for(timeout=STEP_TIMEOUT_MS)  # the page has taken the older answer now
         assert await desk.js("(id) => window.hallSecurity.feed.get(id).active", button) is False
@@ -419,8 +422,8 @@ async def test_an_action_answer_that_arrives_after_a_newer_frame_does_not_undo_i
         await desk.until_server(button, "reset in the page", lambda a: a["reset_by"] == "security")
         assert desk.errors == []
     finally:
-        release.set()
-        await page.unroute(ONE_ACK, hold_the_answer)
+        held_ack.release.set()
+        await page.unroute(ONE_ACK, held_ack)
         await desk.demo.client.post("/api/demo/scenarios/emergency_button/clear")
 
 
