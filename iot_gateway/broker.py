@@ -171,16 +171,18 @@ class MqttBrokerLauncher:
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "mosquitto.conf"
         config.write_text(self._config_text(), encoding="utf-8")
-        self._process = await asyncio.create_subprocess_exec(
-            self._mosquitto,
-            "-c",
-            str(config),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the broker's
-            preexec_fn=_die_with_parent(),
-        )
+        # A configuration error is printed before the log file is opened: keep it for the start error.
+        with open(self._early_errors_path, "wb") as early_errors:
+            self._process = await asyncio.create_subprocess_exec(
+                self._mosquitto,
+                "-c",
+                str(config),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=early_errors,
+                start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the broker's
+                preexec_fn=_die_with_parent(),
+            )
         try:
             await self._wait_accepting()
         except BrokerStartError:
@@ -211,11 +213,16 @@ class MqttBrokerLauncher:
                 await writer.wait_closed()
             return
 
+    @property
+    def _early_errors_path(self) -> Path:
+        return self._dir() / "mosquitto.stderr"
+
     def _log_tail(self) -> str:
-        try:
-            return " | ".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5:])
-        except OSError:
-            return "(no log)"
+        lines: list[str] = []
+        for path in (self._early_errors_path, self.log_path):
+            with contextlib.suppress(OSError):
+                lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return " | ".join(lines[-5:]) or "(no log)"
 
     async def _end_process(self, sig: signal.Signals) -> None:
         process, self._process = self._process, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import aiomqtt
@@ -60,3 +61,36 @@ async def test_port_in_use_is_a_clear_error() -> None:
 def test_extra_config_needs_mosquitto() -> None:
     with pytest.raises(BrokerStartError, match="extra_config needs mosquitto"):
         MqttBrokerLauncher(kind="amqtt", extra_config=["allow_anonymous false"])
+
+
+async def test_the_compose_broker_configuration_is_accepted_and_refuses_anonymous_clients(tmp_path: Path) -> None:
+    """deploy/mosquitto.conf as compose mounts it, its container paths moved into tmp_path: mosquitto starts with
+    every line (persistent-session expiry included), a client with the password gets through, an anonymous one not."""
+    deploy = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf"
+    passwd = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "halltwin", "s3cret"], check=True, timeout=30)
+    moved = {"password_file": str(passwd), "persistence_location": f"{tmp_path}/"}
+    lines = []
+    for line in deploy.read_text(encoding="utf-8").splitlines():
+        key = line.split()[:1]
+        if not key or key[0].startswith("#") or key[0] == "listener":
+            continue  # the launcher adds its own listener on a free port
+        lines.append(f"{key[0]} {moved[key[0]]}" if key[0] in moved else line)
+    assert "persistent_client_expiration 7d" in lines
+    launcher = MqttBrokerLauncher(workdir=tmp_path / "broker", extra_config=lines)
+    await launcher.start()
+    try:
+        async with aiomqtt.Client("127.0.0.1", launcher.port, username="halltwin", password="s3cret", timeout=3) as c:
+            await c.publish("t", b"ping", qos=1)
+        with pytest.raises(aiomqtt.MqttError):
+            async with aiomqtt.Client("127.0.0.1", launcher.port, timeout=3):
+                pass
+    finally:
+        await launcher.stop()
+
+
+async def test_a_configuration_line_mosquitto_refuses_is_named_in_the_start_error(tmp_path: Path) -> None:
+    launcher = MqttBrokerLauncher(workdir=tmp_path, extra_config=["persistent_client_expiration 7x"])
+    with pytest.raises(BrokerStartError, match="persistent_client_expiration"):
+        await launcher.start()
+    assert not launcher.running
