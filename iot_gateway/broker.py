@@ -172,7 +172,8 @@ class MqttBrokerLauncher:
         config = directory / "mosquitto.conf"
         config.write_text(self._config_text(), encoding="utf-8")
         # A configuration error is printed before the log file is opened: keep it for the start error.
-        with open(self._early_errors_path, "wb") as early_errors:
+        early_errors = await asyncio.to_thread(self._early_errors_path.open, "wb")
+        with early_errors:
             self._process = await asyncio.create_subprocess_exec(
                 self._mosquitto,
                 "-c",

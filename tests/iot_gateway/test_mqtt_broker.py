@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import aiomqtt
 import pytest
 
 from iot_gateway.broker import BrokerKind, BrokerStartError, MqttBrokerLauncher
+
+COMPOSE_BROKER_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf"
 
 
 async def _round_trip(port: int) -> bytes:
@@ -63,19 +66,25 @@ def test_extra_config_needs_mosquitto() -> None:
         MqttBrokerLauncher(kind="amqtt", extra_config=["allow_anonymous false"])
 
 
-async def test_the_compose_broker_configuration_is_accepted_and_refuses_anonymous_clients(tmp_path: Path) -> None:
-    """deploy/mosquitto.conf as compose mounts it, its container paths moved into tmp_path: mosquitto starts with
-    every line (persistent-session expiry included), a client with the password gets through, an anonymous one not."""
-    deploy = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf"
+def compose_broker_lines(tmp_path: Path) -> list[str]:
+    """deploy/mosquitto.conf without its listener, its container paths moved into ``tmp_path`` (with a password
+    file for the user halltwin, password s3cret)."""
     passwd = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "halltwin", "s3cret"], check=True, timeout=30)
     moved = {"password_file": str(passwd), "persistence_location": f"{tmp_path}/"}
     lines = []
-    for line in deploy.read_text(encoding="utf-8").splitlines():
+    for line in COMPOSE_BROKER_CONF.read_text(encoding="utf-8").splitlines():
         key = line.split()[:1]
         if not key or key[0].startswith("#") or key[0] == "listener":
             continue  # the launcher adds its own listener on a free port
         lines.append(f"{key[0]} {moved[key[0]]}" if key[0] in moved else line)
+    return lines
+
+
+async def test_the_compose_broker_configuration_is_accepted_and_refuses_anonymous_clients(tmp_path: Path) -> None:
+    """deploy/mosquitto.conf as compose mounts it: mosquitto starts with every line (persistent-session expiry
+    included), a client with the password gets through, an anonymous one not."""
+    lines = await asyncio.to_thread(compose_broker_lines, tmp_path)
     assert "persistent_client_expiration 7d" in lines
     launcher = MqttBrokerLauncher(workdir=tmp_path / "broker", extra_config=lines)
     await launcher.start()
