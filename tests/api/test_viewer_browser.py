@@ -464,7 +464,6 @@ async def test_demo_scenario_panel_alarm_list_and_markers_behind_floors(
             " && !document.querySelector('#alarm-list .alarm-empty').hidden",
             timeout=ALL_GOOD_DEADLINE_S * 1000,
         )
-        assert await viewer.page.get_by_test_id("alarm-list").locator(".alarm-empty").is_visible()
         await viewer.screenshot("demo_viewer_all_storeys.png")
 
         # All storeys: the ground floor's markers are under the upper floor, drawn faded (issue 8: every device keeps
